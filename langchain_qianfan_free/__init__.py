@@ -1,0 +1,1 @@
+"""LangChain chat model for Baidu Qianfan's free ERNIE models."""
