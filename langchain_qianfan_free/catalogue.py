@@ -57,37 +57,106 @@ class ModelSpec:
 
 MODELS: tuple[ModelSpec, ...] = (
     # The free models (free since 2024-05-21).
-    ModelSpec("ERNIE-Speed-8K", "ernie-speed-8k", "ernie_speed", 24000, 6144, 2048,
-              free=True, aliases=("ERNIE-Speed",)),
-    ModelSpec("ERNIE-Speed-128K", "ernie-speed-128k", "ernie-speed-128k", 516096, 126976, 4096,
-              free=True),
-    ModelSpec("ERNIE-Lite-8K", "ernie-lite-8k", "ernie-lite-8k", 24000, 6144, 2048,
-              free=True, aliases=("ERNIE-Lite-8K-0308",)),
+    ModelSpec(
+        "ERNIE-Speed-8K",
+        "ernie-speed-8k",
+        "ernie_speed",
+        24000,
+        6144,
+        2048,
+        free=True,
+        aliases=("ERNIE-Speed",),
+    ),
+    ModelSpec(
+        "ERNIE-Speed-128K", "ernie-speed-128k", "ernie-speed-128k", 516096, 126976, 4096, free=True
+    ),
+    ModelSpec(
+        "ERNIE-Lite-8K",
+        "ernie-lite-8k",
+        "ernie-lite-8k",
+        24000,
+        6144,
+        2048,
+        free=True,
+        aliases=("ERNIE-Lite-8K-0308",),
+    ),
     ModelSpec("ERNIE-Tiny-8K", "ernie-tiny-8k", "ernie-tiny-8k", 24000, 6144, 2048, free=True),
-    ModelSpec("ERNIE-Speed-AppBuilder-8K", None, "ai_apaas", 24000, 6144, 2048,
-              free=True, aliases=("ERNIE Speed-AppBuilder", "ERNIE-Speed-AppBuilder")),
-    ModelSpec("ERNIE-Lite-8K-0922", None, "eb-instant", 11200, 7168, 1024,
-              free=True, aliases=("ERNIE-Bot-turbo", "ERNIE-Bot-turbo-0922")),
+    ModelSpec(
+        "ERNIE-Speed-AppBuilder-8K",
+        None,
+        "ai_apaas",
+        24000,
+        6144,
+        2048,
+        free=True,
+        aliases=("ERNIE Speed-AppBuilder", "ERNIE-Speed-AppBuilder"),
+    ),
+    ModelSpec(
+        "ERNIE-Lite-8K-0922",
+        None,
+        "eb-instant",
+        11200,
+        7168,
+        1024,
+        free=True,
+        aliases=("ERNIE-Bot-turbo", "ERNIE-Bot-turbo-0922"),
+    ),
     # Paid models, listed so that their names map correctly.
-    ModelSpec("ERNIE-Speed-Pro-128K", "ernie-speed-pro-128k", "ernie-speed-pro-128k",
-              516096, 126976, 4096),
-    ModelSpec("ERNIE-Lite-Pro-128K", "ernie-lite-pro-128k", "ernie-lite-pro-128k",
-              516096, 126976, 4096, tool_calling=True),
+    ModelSpec(
+        "ERNIE-Speed-Pro-128K", "ernie-speed-pro-128k", "ernie-speed-pro-128k", 516096, 126976, 4096
+    ),
+    ModelSpec(
+        "ERNIE-Lite-Pro-128K",
+        "ernie-lite-pro-128k",
+        "ernie-lite-pro-128k",
+        516096,
+        126976,
+        4096,
+        tool_calling=True,
+    ),
     ModelSpec("ERNIE-Character-8K", "ernie-char-8k", "ernie-char-8k", 24000, 6144, 2048),
     ModelSpec("ERNIE-Novel-8K", "ernie-novel-8k", "ernie-novel-8k", 24000, 6144, 2048),
-    ModelSpec("ERNIE-3.5-8K", "ernie-3.5-8k", "completions", 20000, 5120, 2048,
-              tool_calling=True, aliases=("ERNIE-Bot",)),
-    ModelSpec("ERNIE-3.5-128K", "ernie-3.5-128k", "ernie-3.5-128k", 516096, 126976, 4096,
-              tool_calling=True),
-    ModelSpec("ERNIE-4.0-8K", "ernie-4.0-8k", "completions_pro", 20000, 5120, 2048,
-              tool_calling=True, aliases=("ERNIE-Bot-4",)),
-    ModelSpec("ERNIE-4.0-Turbo-8K", "ernie-4.0-turbo-8k", "ernie-4.0-turbo-8k",
-              20000, 5120, 2048, tool_calling=True),
+    ModelSpec(
+        "ERNIE-3.5-8K",
+        "ernie-3.5-8k",
+        "completions",
+        20000,
+        5120,
+        2048,
+        tool_calling=True,
+        aliases=("ERNIE-Bot",),
+    ),
+    ModelSpec(
+        "ERNIE-3.5-128K",
+        "ernie-3.5-128k",
+        "ernie-3.5-128k",
+        516096,
+        126976,
+        4096,
+        tool_calling=True,
+    ),
+    ModelSpec(
+        "ERNIE-4.0-8K",
+        "ernie-4.0-8k",
+        "completions_pro",
+        20000,
+        5120,
+        2048,
+        tool_calling=True,
+        aliases=("ERNIE-Bot-4",),
+    ),
+    ModelSpec(
+        "ERNIE-4.0-Turbo-8K",
+        "ernie-4.0-turbo-8k",
+        "ernie-4.0-turbo-8k",
+        20000,
+        5120,
+        2048,
+        tool_calling=True,
+    ),
 )
 
-_BY_NAME: dict[str, ModelSpec] = {
-    name.lower(): spec for spec in MODELS for name in spec.names
-}
+_BY_NAME: dict[str, ModelSpec] = {name.lower(): spec for spec in MODELS for name in spec.names}
 
 
 def lookup(name: str) -> ModelSpec | None:

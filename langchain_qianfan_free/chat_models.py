@@ -1,0 +1,429 @@
+"""``ChatQianfan``: the LangChain chat model for Baidu Qianfan's ERNIE models.
+
+This module orchestrates only: fields and their checks, and the four thin entry
+points. Conversion, protocols, retries, auth and I/O live in their own modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.utils import from_env, secret_from_env
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+
+from langchain_qianfan_free import catalogue, protocol_v1, protocol_v2
+from langchain_qianfan_free._version import __version__
+from langchain_qianfan_free.auth import Auth, BearerAuth, OAuthTokenAuth, choose_version
+from langchain_qianfan_free.errors import QianfanInvalidRequestError
+from langchain_qianfan_free.messages import to_conversation
+from langchain_qianfan_free.params import PARAM_NAMES, check_value, resolve_params
+from langchain_qianfan_free.results import (
+    PROVIDER,
+    ResultContext,
+    StreamAssembler,
+    chat_result,
+)
+from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
+
+__all__ = ["ChatQianfan"]
+
+_PROTOCOLS: dict[str, ModuleType] = {"v1": protocol_v1, "v2": protocol_v2}
+
+
+class ChatQianfan(BaseChatModel):
+    """Baidu Qianfan chat model (ERNIE), over the v2 or the v1 API.
+
+    Setup:
+        Install ``langchain-qianfan-free`` and set credentials. New accounts get a v2
+        API key::
+
+            pip install langchain-qianfan-free
+            export QIANFAN_API_KEY="bce-v3/ALTAK-..."
+
+        Existing v1 applications keep working with their API Key / Secret Key::
+
+            export QIANFAN_AK="..."
+            export QIANFAN_SK="..."
+
+    Key init args — completion params:
+        model: Model name, e.g. ``"ernie-speed-8k"`` (also ``"ERNIE-Speed-8K"`` or
+            the v1 endpoint ``"ernie_speed"``).
+        temperature: Sampling temperature in [0, 1]; 0 is sent as 0.01.
+        max_tokens: Maximum number of output tokens.
+        stop: Stop sequences (any number; the client enforces them all).
+
+    Key init args — client params:
+        api_key: v2 API key (env ``QIANFAN_API_KEY``).
+        qianfan_ak / qianfan_sk: v1 API Key / Secret Key (env ``QIANFAN_AK``/``QIANFAN_SK``).
+        api_version: ``"auto"`` (default), ``"v2"`` or ``"v1"``.
+        base_url: Host root (env ``QIANFAN_BASE_URL``), e.g. the emulator's URL.
+        timeout: Seconds to wait for a connection and between received bytes.
+        max_retries: Retries on rate limits, server trouble and network errors.
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_qianfan_free import ChatQianfan
+
+            llm = ChatQianfan(model="ernie-speed-8k", temperature=0.3)
+
+    Invoke:
+        .. code-block:: python
+
+            llm.invoke([("system", "你是一个乐于助人的助手"), ("human", "1加1为什么等于2？")])
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream("讲一个笑话"):
+                print(chunk.text, end="", flush=True)
+
+    Async:
+        .. code-block:: python
+
+            await llm.ainvoke("你好")
+            async for chunk in llm.astream("你好"):
+                ...
+
+    Token usage:
+        .. code-block:: python
+
+            llm.invoke("你好").usage_metadata
+            # {'input_tokens': 2, 'output_tokens': 12, 'total_tokens': 14}
+
+    Response metadata:
+        .. code-block:: python
+
+            llm.invoke("你好").response_metadata
+            # {'model_name': 'ernie-speed-8k', 'model_provider': 'qianfan',
+            #  'finish_reason': 'stop', 'qianfan_finish_reason': 'normal', 'id': 'as-…',
+            #  'request_id': '…', 'is_truncated': False, 'need_clear_history': False,
+            #  'rate_limit': {'X-Ratelimit-Remaining-Requests': 299, ...}, ...}
+    """
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str = Field(default="ernie-speed-8k", alias="model_name")
+    """Model: v2 id (``ernie-speed-8k``), display name (``ERNIE-Speed-8K``) or v1 endpoint
+    (``ernie_speed``). Unknown names are sent unchanged (custom deployments)."""
+
+    endpoint: str | None = None
+    """v1 only: a custom service's endpoint path segment; overrides the model's."""
+
+    api_version: Literal["auto", "v1", "v2"] = "auto"
+    """Protocol: ``auto`` uses v2 when an API key is configured, else v1 with AK/SK."""
+
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env(["QIANFAN_API_KEY", "QIANFAN_BEARER_TOKEN"], default=None)
+    )
+    """v2 API key (``bce-v3/ALTAK-…``); env ``QIANFAN_API_KEY``, else ``QIANFAN_BEARER_TOKEN``."""
+
+    app_id: str | None = Field(default_factory=from_env("QIANFAN_APP_ID", default=None))
+    """v2 only: the Qianfan application id sent as the ``appid`` header; env
+    ``QIANFAN_APP_ID``."""
+
+    qianfan_ak: SecretStr | None = Field(
+        default_factory=secret_from_env("QIANFAN_AK", default=None)
+    )
+    """v1 application API Key (``client_id``); env ``QIANFAN_AK``."""
+
+    qianfan_sk: SecretStr | None = Field(
+        default_factory=secret_from_env("QIANFAN_SK", default=None)
+    )
+    """v1 application Secret Key (``client_secret``); env ``QIANFAN_SK``."""
+
+    base_url: str | None = Field(default_factory=from_env("QIANFAN_BASE_URL", default=None))
+    """Host root for both protocols (a trailing ``/v2`` is accepted); env
+    ``QIANFAN_BASE_URL``. Default: ``https://qianfan.baidubce.com`` (v2),
+    ``https://aip.baidubce.com`` (v1)."""
+
+    temperature: float | None = None
+    """Sampling temperature in [0, 1]; 0 is sent as 0.01 (ERNIE rejects 0)."""
+
+    top_p: float | None = None
+    """Nucleus sampling in [0, 1]."""
+
+    penalty_score: float | None = None
+    """ERNIE's repetition penalty in [1, 2]."""
+
+    max_tokens: int | None = None
+    """Maximum output tokens (v1 ``max_output_tokens``), from 2 to the model's limit."""
+
+    stop: list[str] | None = None
+    """Stop sequences. Sent to Qianfan when they fit its limits (≤ 4, each ≤ 20
+    characters) and always enforced by the client; the stop text is not returned."""
+
+    frequency_penalty: float | None = None
+    """Frequency penalty in [-2, 2]."""
+
+    presence_penalty: float | None = None
+    """Presence penalty in [-2, 2]."""
+
+    user_id: str | None = None
+    """End-user id for abuse tracking (v1 ``user_id``, v2 ``user``)."""
+
+    timeout: float | None = Field(default=120.0, alias="request_timeout")
+    """Seconds to wait for a connection and between received bytes; ``None`` waits
+    forever."""
+
+    max_retries: int = 2
+    """Retries after the first attempt on rate limits, server trouble and network
+    errors (exponential backoff with jitter)."""
+
+    streaming: bool = False
+    """Stream even from ``invoke`` (callbacks then receive each token)."""
+
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Further request-body fields, sent unchanged (e.g. ``{"seed": 7}`` on v2)."""
+
+    _sync: SyncTransport = PrivateAttr(default_factory=SyncTransport)
+    _async: AsyncTransport = PrivateAttr(default_factory=AsyncTransport)
+
+    # ----------------------------------------------------------------- validation
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown(cls, values: Any) -> Any:
+        """Refuse unknown constructor arguments instead of silently dropping them."""
+        if isinstance(values, dict):
+            known = set(cls.model_fields)
+            known |= {f.alias for f in cls.model_fields.values() if f.alias}
+            unknown = sorted(k for k in values if k not in known)
+            if unknown:
+                raise ValueError(
+                    f"ChatQianfan got unknown parameter(s) {', '.join(unknown)}. Use the "
+                    f"documented names ({', '.join(PARAM_NAMES)}, ...), or pass extra "
+                    "request-body fields in model_kwargs={...}."
+                )
+        return values
+
+    @field_validator(*PARAM_NAMES)
+    @classmethod
+    def _check_param(cls, value: Any, info: Any) -> Any:
+        check_value(info.field_name, value, catalogue.lookup(info.data.get("model") or ""))
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _normalize_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                f"base_url={value!r} must start with http:// or https:// (set base_url or "
+                "QIANFAN_BASE_URL to a host root such as https://qianfan.baidubce.com)."
+            )
+        return value.removesuffix("/v2")
+
+    @field_validator("max_retries")
+    @classmethod
+    def _check_retries(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"max_retries={value} must be 0 or more.")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _check_timeout(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError(f"timeout={value} must be a positive number of seconds, or None.")
+        return value
+
+    @model_validator(mode="after")
+    def _check_model_kwargs(self) -> ChatQianfan:
+        clash = sorted(set(self.model_kwargs) & (set(type(self).model_fields) | {"model"}))
+        if clash:
+            raise ValueError(
+                f"model_kwargs must not contain {', '.join(clash)}: pass "
+                f"{'it' if len(clash) == 1 else 'them'} as ChatQianfan parameter(s)."
+            )
+        self._add_version("langchain-qianfan-free", __version__)
+        return self
+
+    # ------------------------------------------------------------- LangChain hooks
+
+    @property
+    def _llm_type(self) -> str:
+        return "qianfan-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Secret fields and the environment variables they come from."""
+        return {
+            "api_key": "QIANFAN_API_KEY",
+            "qianfan_ak": "QIANFAN_AK",
+            "qianfan_sk": "QIANFAN_SK",
+        }
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """ChatQianfan can be serialized with ``langchain_core.load.dumpd``."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Namespace used in serialized form."""
+        return ["langchain_qianfan_free", "chat_models"]
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"model_name": self.model, "api_version": self.api_version}
+        if self.endpoint:
+            params["endpoint"] = self.endpoint
+        params.update({n: getattr(self, n) for n in PARAM_NAMES if getattr(self, n) is not None})
+        return params
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = float(temperature)
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens is not None:
+            params["ls_max_tokens"] = int(max_tokens)
+        ls_stop = stop or kwargs.get("stop") or self.stop
+        if ls_stop:
+            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
+        return params
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        spec = catalogue.lookup(self.model)
+        return ModelProfile(**catalogue.profile_for(spec)) if spec else None  # type: ignore[typeddict-item]
+
+    # -------------------------------------------------------------------- calls
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        call, ctx = self._prepare(messages, stop, kwargs, stream=False)
+        answer = self._sync.complete(call)
+        return chat_result(answer.reply, answer.headers, ctx)
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,  # noqa: ARG002
+        **kwargs: Any,
+    ) -> ChatResult:
+        call, ctx = self._prepare(messages, stop, kwargs, stream=False)
+        answer = await self._async.complete(call)
+        return chat_result(answer.reply, answer.headers, ctx)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call, ctx = self._prepare(messages, stop, kwargs, stream=True)
+        assembler = StreamAssembler(ctx)
+        for answer in self._sync.stream(call):
+            chunk = assembler.feed(answer.reply, answer.headers)
+            if chunk is not None:
+                yield _emit(chunk, run_manager)
+        yield _emit(assembler.finish(), run_manager)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call, ctx = self._prepare(messages, stop, kwargs, stream=True)
+        assembler = StreamAssembler(ctx)
+        async for answer in self._async.stream(call):
+            chunk = assembler.feed(answer.reply, answer.headers)
+            if chunk is not None:
+                yield await _aemit(chunk, run_manager)
+        yield await _aemit(assembler.finish(), run_manager)
+
+    # ---------------------------------------------------------------- preparation
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> tuple[Call, ResultContext]:
+        """Check everything and build the request; no I/O happens here."""
+        kwargs = dict(kwargs)
+        model = str(kwargs.pop("model", None) or self.model)
+        spec = catalogue.lookup(model)
+        settings = {name: kwargs.pop(name, getattr(self, name)) for name in PARAM_NAMES}
+        if stop is not None:
+            settings["stop"] = stop
+        params = resolve_params(settings, {**self.model_kwargs, **kwargs}, spec)
+        version = choose_version(
+            self.api_version, has_api_key=self.api_key is not None, has_ak_sk=self._has_ak_sk()
+        )
+        proto = _PROTOCOLS[version]
+        base_url = self.base_url or proto.DEFAULT_BASE_URL
+        request = proto.chat_request(
+            base_url, model, spec, self.endpoint, to_conversation(messages), params, stream=stream
+        )
+        call = Call(proto, request, self._auth(version, base_url), self.timeout, self.max_retries)
+        model_name = (spec.v2_id or spec.display_name) if spec else model
+        return call, ResultContext(model_name, version, params.stops)
+
+    def _has_ak_sk(self) -> bool:
+        if (self.qianfan_ak is None) != (self.qianfan_sk is None):
+            missing = (
+                "qianfan_sk (QIANFAN_SK)" if self.qianfan_sk is None else "qianfan_ak (QIANFAN_AK)"
+            )
+            raise QianfanInvalidRequestError(
+                f"v1 credentials are incomplete: {missing} is not set. Set both the API "
+                "Key and the Secret Key of the Qianfan application."
+            )
+        return self.qianfan_ak is not None
+
+    def _auth(self, version: str, base_url: str) -> Auth:
+        if version == "v2":
+            assert self.api_key is not None  # noqa: S101 (choose_version checked it)
+            return BearerAuth(self.api_key, self.app_id)
+        if "app_id" in self.model_fields_set and self.app_id:
+            raise QianfanInvalidRequestError(
+                "app_id is a v2 setting (the appid header); the v1 API has no app id. "
+                "Remove app_id or use api_version='v2' with an API key."
+            )
+        assert self.qianfan_ak is not None  # noqa: S101 (choose_version checked it)
+        assert self.qianfan_sk is not None  # noqa: S101
+        return OAuthTokenAuth(base_url, self.qianfan_ak, self.qianfan_sk)
+
+
+def _emit(
+    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        run_manager.on_llm_new_token(chunk.text, chunk=generation)
+    return generation
+
+
+async def _aemit(
+    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+    return generation

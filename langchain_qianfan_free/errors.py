@@ -1,0 +1,385 @@
+"""Errors raised by ``ChatQianfan``, and the table that maps Qianfan's codes onto them.
+
+Every class also inherits the matching ``langchain_core.exceptions`` class, so callers
+can catch either ours or LangChain's provider-neutral one::
+
+    ModelError (langchain_core)
+    └── QianfanError                      code, message, request_id, status, hint
+        ├── QianfanAuthenticationError    + ModelAuthenticationError   110/111, 14, v2 401
+        ├── QianfanPermissionError        + ModelPermissionDeniedError  6, 336004, v2 403
+        ├── QianfanNotFoundError          + ModelNotFoundError          3, 336005, v2 invalid_model
+        ├── QianfanInvalidRequestError    + ModelInvalidRequestError, ValueError
+        │   └── QianfanContextOverflowError  + ContextOverflowError     336007, 336103
+        ├── QianfanRateLimitError         + ModelRateLimitError         18, 336501/2, v2 429 (retry)
+        │   └── QianfanQuotaExceededError                               17, 19 (not retried)
+        ├── QianfanAPIError               + ModelAPIError               2, 336100, 5xx, bad bodies
+        ├── QianfanConnectionError        + ModelConnectionError        network, cut streams
+        └── QianfanTimeoutError           + ModelTimeoutError
+
+``is_retryable`` on each instance says whether the retry policy may send the request
+again. Messages carry the Qianfan code and text, the request id and a hint, and pass
+through :func:`redact` so no credential ever appears in them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from langchain_core.exceptions import (
+    ContextOverflowError,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
+
+__all__ = [
+    "QianfanAPIError",
+    "QianfanAuthenticationError",
+    "QianfanConnectionError",
+    "QianfanContextOverflowError",
+    "QianfanError",
+    "QianfanInvalidRequestError",
+    "QianfanNotFoundError",
+    "QianfanPermissionError",
+    "QianfanQuotaExceededError",
+    "QianfanRateLimitError",
+    "QianfanTimeoutError",
+    "error_from_http",
+    "error_from_v1",
+    "error_from_v2",
+    "redact",
+]
+
+# Query parameters that carry credentials: the v1 access token and, on the token
+# endpoint, the API Key / Secret Key pair.
+_SECRET_PARAMS = re.compile(r"(?i)\b(access_token|client_secret|client_id)=([^&\s'\"<>]+)")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)([^\s'\",]+)")
+_IAM_AUTH = re.compile(r"(?i)(bce-auth-v1/)([^\s'\",]+)")
+REDACTED = "***"
+
+TOKEN_ERROR_CODES = frozenset({110, 111})
+"""v1 codes that mean the access token is invalid or expired: refresh and resend once."""
+
+
+def redact(text: str) -> str:
+    """Remove credentials from a URL or message.
+
+    Args:
+        text: Any text that may contain a URL with ``access_token``/``client_secret``
+            or an ``Authorization`` value.
+
+    Returns:
+        The text with every credential value replaced by ``***``.
+    """
+    text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return _IAM_AUTH.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+class QianfanError(ModelError):
+    """Base class of everything this package raises about a Qianfan call.
+
+    Attributes:
+        code: Qianfan's error code: an ``int`` for v1 (``error_code``), a ``str`` for v2
+            (``error.code``), ``None`` for client-side and network errors.
+        message: Qianfan's message text (``error_msg`` / ``error.message``) or ours.
+        request_id: The response ``id`` (``as-…``) and/or ``X-Baidu-Request-Id``.
+        status: The HTTP status, when there was a response.
+        hint: What to do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | str | None = None,
+        request_id: str | None = None,
+        status: int | None = None,
+        hint: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.code = code
+        self.request_id = request_id
+        self.status = status
+        self.hint = hint
+        if retryable is not None:
+            self.is_retryable = retryable
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"Qianfan error {self.code}: " if self.code is not None else ""
+        parts = [f"{head}{self.message}"]
+        if self.status is not None and self.code is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        text = " | ".join(parts)
+        if self.hint:
+            text += f". {self.hint}"
+        return redact(text)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep errors picklable (they cross process and thread-pool boundaries).
+        return (
+            _rebuild,
+            (
+                type(self),
+                self.message,
+                self.code,
+                self.request_id,
+                self.status,
+                self.hint,
+                self.is_retryable,
+            ),
+        )
+
+
+def _rebuild(
+    cls: type[QianfanError],
+    message: str,
+    code: int | str | None,
+    request_id: str | None,
+    status: int | None,
+    hint: str | None,
+    retryable: bool,
+) -> QianfanError:
+    return cls(
+        message, code=code, request_id=request_id, status=status, hint=hint, retryable=retryable
+    )
+
+
+class QianfanAuthenticationError(QianfanError, ModelAuthenticationError):
+    """Credentials are missing, wrong, expired or revoked."""
+
+
+class QianfanPermissionError(QianfanError, ModelPermissionDeniedError):
+    """The credentials are valid but may not use this service or parameter."""
+
+
+class QianfanNotFoundError(QianfanError, ModelNotFoundError):
+    """The model or v1 endpoint does not exist (or the account cannot see it)."""
+
+
+class QianfanInvalidRequestError(QianfanError, ModelInvalidRequestError, ValueError):
+    """The request is malformed: bad parameters or messages. Also a ``ValueError``."""
+
+
+class QianfanContextOverflowError(QianfanInvalidRequestError, ContextOverflowError):
+    """The input is longer than the model accepts."""
+
+
+class QianfanRateLimitError(QianfanError, ModelRateLimitError):
+    """A request or token rate limit was hit; retried with backoff."""
+
+
+class QianfanQuotaExceededError(QianfanRateLimitError):
+    """A daily or total quota is used up, or billing is not active; not retried."""
+
+    is_retryable = False
+
+
+class QianfanAPIError(QianfanError, ModelAPIError):
+    """Qianfan reported a server-side failure or answered with something unusable."""
+
+
+class QianfanConnectionError(QianfanError, ModelConnectionError):
+    """Qianfan could not be reached, or the connection broke before the answer ended."""
+
+
+class QianfanTimeoutError(QianfanError, ModelTimeoutError):
+    """No answer within ``timeout`` seconds."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    cls: type[QianfanError]
+    retryable: bool
+    hint: str | None = None
+
+
+_HINT_RATE = "Slow down or raise the limit in the Qianfan console; ChatQianfan retries these."
+_HINT_TOKEN = (
+    "Check QIANFAN_AK / QIANFAN_SK (qianfan_ak / qianfan_sk): the access token could not "
+    "be refreshed with them."
+)
+_HINT_INPUT = "Fix the request; retrying the same request will fail again."
+_HINT_CONTEXT = "Shorten the conversation or use a 128K model such as ernie-speed-128k."
+_HINT_QUOTA = (
+    "A quota is used up or the service is not activated for this account; check billing "
+    "and quotas in the Qianfan console."
+)
+_HINT_SERVER = "Qianfan had a temporary problem; ChatQianfan retries these."
+_HINT_MODEL = (
+    "Check the model name (e.g. ernie-speed-8k) or, for a custom v1 service, the endpoint setting."
+)
+
+# v1 error_code → class (reference §4.2 and §4.4).
+_V1: dict[int, _Rule] = {
+    1: _Rule(QianfanAPIError, False, "Unknown server error."),
+    2: _Rule(QianfanAPIError, True, _HINT_SERVER),
+    3: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    4: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    6: _Rule(
+        QianfanPermissionError,
+        False,
+        "The application has no permission for this "
+        "model; enable the service in the Qianfan console.",
+    ),
+    13: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    14: _Rule(
+        QianfanAuthenticationError,
+        False,
+        "IAM authentication failed: check the Access Key / Secret Key.",
+    ),
+    15: _Rule(QianfanAPIError, True, _HINT_SERVER),
+    17: _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    18: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    19: _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    100: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    110: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    111: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    336000: _Rule(QianfanAPIError, False, "Internal error at Qianfan."),
+    336004: _Rule(QianfanPermissionError, False, "No permission to call this service."),
+    336005: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    336007: _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    336100: _Rule(QianfanAPIError, True, _HINT_SERVER),
+    336103: _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    336200: _Rule(QianfanAPIError, False, None),
+    336501: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    336502: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+}
+
+# v2 error.code → class, where the HTTP status alone would say less.
+_V2_CODES: dict[str, _Rule] = {
+    "characters_too_long": _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    "tokens_too_long": _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    "invalid_model": _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    "invalid_iam_token": _Rule(
+        QianfanAuthenticationError, False, "Check QIANFAN_API_KEY (api_key): it was rejected."
+    ),
+    "invalid_appid": _Rule(
+        QianfanAuthenticationError,
+        False,
+        "Check QIANFAN_APP_ID (app_id): this key may not use that app.",
+    ),
+    "no_parameter_permission": _Rule(QianfanPermissionError, False, None),
+    "account_overdue": _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    "model_offline": _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+}
+
+# v2 HTTP status → class, for codes not listed above.
+_V2_STATUS: dict[int, _Rule] = {
+    400: _Rule(QianfanInvalidRequestError, False, _HINT_INPUT),
+    401: _Rule(
+        QianfanAuthenticationError,
+        False,
+        "Check QIANFAN_API_KEY (api_key) and QIANFAN_APP_ID (app_id).",
+    ),
+    403: _Rule(QianfanPermissionError, False, None),
+    404: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    405: _Rule(QianfanInvalidRequestError, False, None),
+    408: _Rule(QianfanTimeoutError, True, None),
+    409: _Rule(QianfanAPIError, True, None),
+    429: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+}
+
+
+def error_from_v1(
+    code: int, message: str, *, request_id: str | None = None, status: int | None = 200
+) -> QianfanError:
+    """Build the exception for a v1 ``{"error_code", "error_msg"}`` body.
+
+    Args:
+        code: ``error_code``.
+        message: ``error_msg``.
+        request_id: Response ``id`` and/or ``X-Baidu-Request-Id``.
+        status: HTTP status (v1 errors normally arrive with 200).
+
+    Returns:
+        The matching exception, not raised.
+    """
+    rule = _V1.get(code)
+    if rule is None:
+        if 336001 <= code <= 336106:
+            rule = _Rule(QianfanInvalidRequestError, False, _HINT_INPUT)
+        else:
+            rule = _Rule(QianfanAPIError, False, None)
+    return rule.cls(
+        message,
+        code=code,
+        request_id=request_id,
+        status=status,
+        hint=rule.hint,
+        retryable=rule.retryable,
+    )
+
+
+def error_from_v2(
+    status: int, code: str | None, message: str, *, request_id: str | None = None
+) -> QianfanError:
+    """Build the exception for a v2 error answer (HTTP status + ``error`` object).
+
+    Args:
+        status: HTTP status.
+        code: ``error.code`` (may be missing).
+        message: ``error.message``.
+        request_id: Response ``id`` and/or ``X-Baidu-Request-Id``.
+
+    Returns:
+        The matching exception, not raised.
+    """
+    rule = _V2_CODES.get(code or "")
+    if rule is None or (code == "invalid_model" and status == 400):
+        rule = _V2_STATUS.get(status)
+    if rule is None:
+        if status >= 500:
+            rule = _Rule(QianfanAPIError, True, _HINT_SERVER)
+        elif code and "rate_limit" in code:
+            rule = _Rule(QianfanRateLimitError, True, _HINT_RATE)
+        else:
+            rule = _Rule(QianfanAPIError, False, None)
+    return rule.cls(
+        message,
+        code=code if code is not None else status,
+        request_id=request_id,
+        status=status,
+        hint=rule.hint,
+        retryable=rule.retryable,
+    )
+
+
+def error_from_http(status: int, body: str, *, request_id: str | None = None) -> QianfanError:
+    """Build the exception for an error answer that is not in Qianfan's own format.
+
+    Gateways and proxies answer with HTML or BCE-style JSON (``{"code", "message"}``);
+    the HTTP status then decides the class.
+
+    Args:
+        status: HTTP status.
+        body: The body text (shortened in the message).
+        request_id: ``X-Baidu-Request-Id``, when present.
+
+    Returns:
+        The matching exception, not raised.
+    """
+    rule = _V2_STATUS.get(status)
+    if rule is None:
+        retryable = status >= 500
+        rule = _Rule(QianfanAPIError, retryable, _HINT_SERVER if retryable else None)
+    snippet = " ".join(body.split())[:200] or "(empty body)"
+    return rule.cls(
+        f"HTTP {status} from Qianfan: {snippet}",
+        code=None,
+        status=status,
+        request_id=request_id,
+        hint=rule.hint,
+        retryable=rule.retryable,
+    )

@@ -1,0 +1,162 @@
+"""What the two protocol modules share: the request and reply shapes, and helpers.
+
+``protocol_v1`` (``wenxinworkshop``) and ``protocol_v2`` (OpenAI-shaped) each turn a
+:class:`~langchain_qianfan_free.messages.Conversation` plus checked parameters into an
+:class:`HttpRequest`, and each answer (a whole body or one stream event) into a
+:class:`Reply`, raising the matching ``QianfanError`` for error answers. Both are pure:
+no I/O happens here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free.errors import QianfanAPIError, QianfanInvalidRequestError
+from langchain_qianfan_free.messages import Conversation
+from langchain_qianfan_free.params import RequestParams
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "ChatProtocol",
+    "HttpRequest",
+    "Reply",
+    "decode_json",
+    "header",
+    "merge_extra",
+    "rate_limit_headers",
+    "request_id_of",
+    "usage_of",
+]
+
+REQUEST_ID_HEADER = "X-Baidu-Request-Id"
+JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """One HTTP request to send. ``url`` never contains a credential."""
+
+    url: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
+    method: str = "POST"
+
+
+@dataclass
+class Reply:
+    """A whole answer, or one stream event, in protocol-neutral form.
+
+    Attributes:
+        text: Generated text (for an event: this event's increment).
+        finish_reason: Qianfan's raw finish reason, when the answer says it.
+        usage: ``prompt_tokens``/``completion_tokens``/``total_tokens`` when final.
+        response_id: The ``id`` (``as-…``) of the answer.
+        model: The model the answer names (v2), if any.
+        flags: Moderation and truncation facts (``is_truncated``,
+            ``need_clear_history``, ``ban_round``, ``flag``) when present.
+        done: For stream events: this event ends the stream.
+    """
+
+    text: str = ""
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    response_id: str | None = None
+    model: str | None = None
+    flags: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+
+
+class ChatProtocol(Protocol):
+    """The interface both protocol modules implement (as module-level functions)."""
+
+    VERSION: str
+    DEFAULT_BASE_URL: str
+
+    def chat_request(
+        self,
+        base_url: str,
+        model: str,
+        spec: ModelSpec | None,
+        endpoint: str | None,
+        conversation: Conversation,
+        params: RequestParams,
+        *,
+        stream: bool,
+    ) -> HttpRequest:
+        """Build the chat request."""
+
+    def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Parse a whole answer; raise its error if it is one."""
+
+    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply:
+        """Parse one stream event; raise its error if it is one."""
+
+
+def decode_json(body: bytes | str, what: str, request_id: str | None) -> Any:
+    """Parse JSON from Qianfan, raising a clear ``QianfanAPIError`` if it is not JSON."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        snippet = " ".join(text.split())[:200] or "(empty)"
+        raise QianfanAPIError(
+            f"Qianfan sent {what} that is not valid JSON: {snippet}",
+            request_id=request_id,
+        ) from None
+
+
+def request_id_of(headers: Mapping[str, str], body_id: object = None) -> str | None:
+    """Combine the answer's ``id`` and the ``X-Baidu-Request-Id`` header."""
+    header_id = header(headers, REQUEST_ID_HEADER)
+    ids = [str(i) for i in (body_id, header_id) if i]
+    if len(ids) == 2 and ids[0] != ids[1]:
+        return f"{ids[0]} ({REQUEST_ID_HEADER}: {ids[1]})"
+    return ids[0] if ids else None
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, int | str]:
+    """The ``X-Ratelimit-*`` headers of an answer (canonical case, numbers as ``int``)."""
+    found: dict[str, int | str] = {}
+    for name, value in headers.items():
+        if name.lower().startswith("x-ratelimit-"):
+            canonical = "-".join(part.capitalize() for part in name.split("-"))
+            found[canonical] = int(value) if value.strip().isdigit() else value
+    return found
+
+
+def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Add pass-through fields to a body; refuse to overwrite one ChatQianfan set."""
+    clash = sorted(key for key in extra if key in body)
+    if clash:
+        raise QianfanInvalidRequestError(
+            f"{', '.join(clash)} is set both by ChatQianfan and in model_kwargs/call "
+            "kwargs; set it in one place only (use the ChatQianfan parameter)."
+        )
+    body.update(extra)
+    return body
+
+
+def usage_of(raw: object) -> dict[str, int] | None:
+    """Qianfan's ``usage`` object as ints, or ``None`` when absent."""
+    if not isinstance(raw, dict):
+        return None
+    usage = {
+        k: int(v)
+        for k, v in raw.items()
+        if k in ("prompt_tokens", "completion_tokens", "total_tokens")
+        and isinstance(v, int | float)
+    }
+    return usage or None
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, looked up without regard to case."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value

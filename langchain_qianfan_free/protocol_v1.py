@@ -1,0 +1,174 @@
+"""Qianfan v1 (``wenxinworkshop``): request bodies and answer parsing.
+
+``POST {base}/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}?access_token=…``
+with the system prompt in a top-level ``system`` field, ``max_output_tokens`` and
+``user_id``. Answers carry the text in ``result``; errors arrive with HTTP 200 and
+``error_code``/``error_msg``; streams end with an event whose ``is_end`` is true and
+report usage only reliably on that last event (reference §2, §3, §4).
+The access token is added to the URL by the transport, never here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free.errors import (
+    QianfanAPIError,
+    QianfanError,
+    error_from_http,
+    error_from_v1,
+)
+from langchain_qianfan_free.messages import Conversation
+from langchain_qianfan_free.params import RequestParams
+from langchain_qianfan_free.protocol import (
+    HttpRequest,
+    Reply,
+    decode_json,
+    merge_extra,
+    request_id_of,
+    usage_of,
+)
+
+__all__ = [
+    "CHAT_PATH",
+    "DEFAULT_BASE_URL",
+    "VERSION",
+    "chat_request",
+    "endpoint_for",
+    "parse_event",
+    "parse_reply",
+]
+
+VERSION = "v1"
+DEFAULT_BASE_URL = "https://aip.baidubce.com"
+CHAT_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
+
+_WIRE_NAMES = {"max_tokens": "max_output_tokens"}
+_FLAGS = ("is_truncated", "need_clear_history", "ban_round", "flag")
+
+
+def endpoint_for(model: str, spec: ModelSpec | None, endpoint: str | None) -> str:
+    """The chat route's last path segment: ``endpoint`` if set, else the model's."""
+    if endpoint:
+        return endpoint.strip().strip("/")
+    if spec is not None and spec.v1_endpoint:
+        return spec.v1_endpoint
+    return model.strip()
+
+
+def chat_request(
+    base_url: str,
+    model: str,
+    spec: ModelSpec | None,
+    endpoint: str | None,
+    conversation: Conversation,
+    params: RequestParams,
+    *,
+    stream: bool,
+) -> HttpRequest:
+    """Build a v1 chat request (without the access token).
+
+    Args:
+        base_url: Host root, e.g. ``https://aip.baidubce.com``.
+        model: The model name as the user gave it.
+        spec: Its catalogue entry, if known.
+        endpoint: A custom endpoint that overrides the model's.
+        conversation: Repaired messages.
+        params: Checked parameters.
+        stream: Ask for server-sent events.
+
+    Returns:
+        The request.
+    """
+    body: dict[str, Any] = {
+        "messages": [
+            {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
+            for t in conversation.turns
+        ],
+        "stream": stream,
+    }
+    if conversation.system:
+        body["system"] = conversation.system
+    for name, value in params.values.items():
+        if value is not None:
+            body[_WIRE_NAMES.get(name, name)] = value
+    if params.api_stop:
+        body["stop"] = params.api_stop
+    merge_extra(body, params.extra)
+    path = quote(endpoint_for(model, spec, endpoint), safe="")
+    return HttpRequest(
+        f"{base_url}{CHAT_PATH}{path}", json.dumps(body, ensure_ascii=False).encode()
+    )
+
+
+def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
+    """Parse a whole v1 answer.
+
+    Raises:
+        QianfanError: The error the answer reports (HTTP 200 + ``error_code``), or a
+            gateway/HTTP error, or ``QianfanAPIError`` for a body that is not JSON.
+    """
+    if status != 200:
+        raise _http_error(status, headers, body)
+    data = decode_json(body, "an answer", request_id_of(headers))
+    if not isinstance(data, dict):
+        raise QianfanAPIError(
+            f"Qianfan sent an unexpected answer: {str(data)[:200]}",
+            request_id=request_id_of(headers),
+        )
+    _raise_if_error(data, headers, status)
+    return _reply(data, final=True)
+
+
+def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
+    """Parse one v1 stream event (a ``data:`` payload or a bare error line)."""
+    data = decode_json(payload, "a stream event", request_id_of(headers))
+    if not isinstance(data, dict):
+        raise QianfanAPIError(
+            f"Qianfan sent an unexpected stream event: {payload[:200]}",
+            request_id=request_id_of(headers),
+        )
+    _raise_if_error(data, headers, 200)
+    done = bool(data.get("is_end"))
+    return _reply(data, final=done)
+
+
+def _reply(data: dict[str, Any], *, final: bool) -> Reply:
+    return Reply(
+        text=str(data.get("result") or ""),
+        finish_reason=data.get("finish_reason") if final else None,
+        # Only the final event's usage counts (earlier ones repeat the prompt tokens).
+        usage=usage_of(data.get("usage")) if final else None,
+        response_id=data.get("id"),
+        flags={k: data[k] for k in _FLAGS if k in data} if final else {},
+        done=final,
+    )
+
+
+def _raise_if_error(data: dict[str, Any], headers: Mapping[str, str], status: int) -> None:
+    if "error_code" in data:
+        code = data.get("error_code")
+        raise error_from_v1(
+            int(code) if isinstance(code, int | str) and str(code).isdigit() else -1,
+            str(data.get("error_msg") or "unknown error"),
+            request_id=request_id_of(headers, data.get("id")),
+            status=status,
+        )
+
+
+def _http_error(status: int, headers: Mapping[str, str], body: bytes) -> QianfanError:
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and "error_code" in data:
+        try:
+            _raise_if_error(data, headers, status)
+        except QianfanError as err:
+            return err
+    return error_from_http(status, text, request_id=request_id_of(headers))

@@ -1,0 +1,213 @@
+"""Qianfan v2 (OpenAI-shaped): request bodies and answer parsing.
+
+``POST {base}/v2/chat/completions`` with ``Authorization: Bearer <API key>`` (added by
+the transport) and an optional ``appid`` header; the system prompt leads the
+``messages``; answers and stream deltas are OpenAI-shaped; streams end with
+``data: [DONE]``; errors use HTTP statuses with ``{"error": {code, message, type}}``
+(reference §7).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free.errors import (
+    QianfanAPIError,
+    QianfanError,
+    QianfanInvalidRequestError,
+    error_from_http,
+    error_from_v1,
+    error_from_v2,
+)
+from langchain_qianfan_free.messages import Conversation
+from langchain_qianfan_free.params import RequestParams
+from langchain_qianfan_free.protocol import (
+    HttpRequest,
+    Reply,
+    decode_json,
+    merge_extra,
+    request_id_of,
+    usage_of,
+)
+
+__all__ = [
+    "CHAT_PATH",
+    "DEFAULT_BASE_URL",
+    "VERSION",
+    "chat_request",
+    "model_id_for",
+    "parse_event",
+    "parse_reply",
+]
+
+VERSION = "v2"
+DEFAULT_BASE_URL = "https://qianfan.baidubce.com"
+CHAT_PATH = "/v2/chat/completions"
+
+_WIRE_NAMES = {"user_id": "user"}
+_FLAGS = ("flag", "ban_round")
+
+
+def model_id_for(model: str, spec: ModelSpec | None) -> str:
+    """The v2 ``model`` id: the catalogue's lower-case id, or the name unchanged.
+
+    Raises:
+        QianfanInvalidRequestError: For a known model that v2 does not offer.
+    """
+    if spec is None:
+        return model.strip()
+    if spec.v2_id is None:
+        raise QianfanInvalidRequestError(
+            f"{spec.display_name} is only offered on Qianfan v1 (endpoint "
+            f"{spec.v1_endpoint!r}); use api_version='v1' with QIANFAN_AK/QIANFAN_SK, or "
+            "pick a v2 model such as ernie-speed-8k."
+        )
+    return spec.v2_id
+
+
+def chat_request(
+    base_url: str,
+    model: str,
+    spec: ModelSpec | None,
+    endpoint: str | None,
+    conversation: Conversation,
+    params: RequestParams,
+    *,
+    stream: bool,
+) -> HttpRequest:
+    """Build a v2 chat request (without the ``Authorization`` header).
+
+    Args:
+        base_url: Host root, e.g. ``https://qianfan.baidubce.com``.
+        model: The model name as the user gave it.
+        spec: Its catalogue entry, if known.
+        endpoint: Must be ``None``: custom endpoints are a v1 concept.
+        conversation: Repaired messages.
+        params: Checked parameters.
+        stream: Ask for server-sent events (with usage in the final event).
+
+    Returns:
+        The request.
+    """
+    if endpoint:
+        raise QianfanInvalidRequestError(
+            f"endpoint={endpoint!r} is a v1 setting and v2 has no endpoints; on v2 name "
+            "the service with model=..., or set api_version='v1'."
+        )
+    messages: list[dict[str, str]] = []
+    if conversation.system:
+        messages.append({"role": "system", "content": conversation.system})
+    messages.extend(
+        {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
+        for t in conversation.turns
+    )
+    body: dict[str, Any] = {
+        "model": model_id_for(model, spec),
+        "messages": messages,
+        "stream": stream,
+    }
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    for name, value in params.values.items():
+        if value is not None:
+            body[_WIRE_NAMES.get(name, name)] = value
+    if params.api_stop:
+        body["stop"] = params.api_stop
+    merge_extra(body, params.extra)
+    return HttpRequest(f"{base_url}{CHAT_PATH}", json.dumps(body, ensure_ascii=False).encode())
+
+
+def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
+    """Parse a whole v2 answer.
+
+    Raises:
+        QianfanError: The error the answer reports, or ``QianfanAPIError`` for a body
+            that is not JSON or has no choices.
+    """
+    if status != 200:
+        raise _http_error(status, headers, body)
+    data = decode_json(body, "an answer", request_id_of(headers))
+    _raise_if_error(data, headers, status)
+    choice = _first_choice(data, headers)
+    if choice is None:
+        raise QianfanAPIError(
+            "Qianfan sent an answer without choices",
+            request_id=request_id_of(headers, data.get("id")),
+        )
+    message = choice.get("message") or {}
+    return Reply(
+        text=str(message.get("content") or ""),
+        finish_reason=choice.get("finish_reason"),
+        usage=usage_of(data.get("usage")),
+        response_id=data.get("id"),
+        model=data.get("model"),
+        flags={k: choice[k] for k in _FLAGS if k in choice},
+        done=True,
+    )
+
+
+def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
+    """Parse one v2 stream event (``[DONE]`` ends the stream)."""
+    if payload.strip() == "[DONE]":
+        return Reply(done=True)
+    data = decode_json(payload, "a stream event", request_id_of(headers))
+    _raise_if_error(data, headers, 200)
+    choice = _first_choice(data, headers) or {}
+    delta = choice.get("delta") or {}
+    return Reply(
+        text=str(delta.get("content") or ""),
+        finish_reason=choice.get("finish_reason") or None,
+        usage=usage_of(data.get("usage")),
+        response_id=data.get("id"),
+        model=data.get("model"),
+        flags={k: choice[k] for k in _FLAGS if k in choice},
+    )
+
+
+def _first_choice(data: Any, headers: Mapping[str, str]) -> dict[str, Any] | None:
+    if not isinstance(data, dict):
+        raise QianfanAPIError(
+            f"Qianfan sent an unexpected answer: {str(data)[:200]}",
+            request_id=request_id_of(headers),
+        )
+    choices = data.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        return choices[0]
+    return None
+
+
+def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        error = data["error"]
+        code = error.get("code")
+        raise error_from_v2(
+            status,
+            str(code) if code is not None else None,
+            str(error.get("message") or "unknown error"),
+            request_id=request_id_of(headers, data.get("id")),
+        )
+    if isinstance(data, dict) and "error_code" in data:
+        # Some gateways answer v2 calls in the v1 error format.
+        code = data.get("error_code")
+        raise error_from_v1(
+            int(code) if isinstance(code, int) else -1,
+            str(data.get("error_msg") or "unknown error"),
+            request_id=request_id_of(headers, data.get("id")),
+            status=status,
+        )
+
+
+def _http_error(status: int, headers: Mapping[str, str], body: bytes) -> QianfanError:
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    try:
+        _raise_if_error(data, headers, status)
+    except QianfanError as err:
+        return err
+    return error_from_http(status, text, request_id=request_id_of(headers))

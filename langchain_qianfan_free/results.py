@@ -1,0 +1,168 @@
+"""Turn parsed Qianfan replies into LangChain results: messages, chunks, metadata.
+
+Rules that LangChain users rely on:
+
+* ``usage_metadata`` comes from the final answer only and appears on exactly one
+  streamed chunk (the last), so aggregating a stream counts tokens once.
+* ``response_metadata`` is complete on the last chunk and holds no key twice across
+  chunks (string values would be concatenated when chunks are added), and
+  ``additional_kwargs`` stays empty (numbers there break chunk merging).
+* ``finish_reason`` is LangChain's usual value (``stop``, ``length``,
+  ``content_filter``, ``tool_calls``); Qianfan's raw value is kept as
+  ``qianfan_finish_reason``.
+* Stop sequences are enforced here too, and the stop text is never returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from langchain_qianfan_free.protocol import (
+    REQUEST_ID_HEADER,
+    Reply,
+    header,
+    rate_limit_headers,
+)
+from langchain_qianfan_free.stops import StopScanner, cut_at_stop
+
+__all__ = [
+    "PROVIDER",
+    "ResultContext",
+    "StreamAssembler",
+    "chat_result",
+    "finish_reason",
+    "usage_metadata",
+]
+
+PROVIDER = "qianfan"
+
+_FINISH = {
+    "normal": "stop",
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "function_call": "tool_calls",
+    "tool_calls": "tool_calls",
+}
+
+
+@dataclass(frozen=True)
+class ResultContext:
+    """What result assembly needs to know about the request.
+
+    Attributes:
+        model_name: The model's canonical id, reported when the answer names none.
+        api_version: ``"v1"`` or ``"v2"``.
+        stops: Stop sequences the client enforces.
+    """
+
+    model_name: str
+    api_version: str
+    stops: tuple[str, ...] = ()
+
+
+def finish_reason(raw: str | None, flags: Mapping[str, Any], stopped: bool) -> str | None:
+    """LangChain's finish reason for Qianfan's raw one (and client-side stops)."""
+    if stopped:
+        return "stop"
+    if flags.get("is_truncated"):
+        return "length"
+    if raw is None:
+        return None
+    return _FINISH.get(raw, raw)
+
+
+def usage_metadata(usage: Mapping[str, int] | None) -> UsageMetadata | None:
+    """LangChain usage from Qianfan's ``usage`` object."""
+    if not usage:
+        return None
+    prompt = int(usage.get("prompt_tokens", 0))
+    completion = int(usage.get("completion_tokens", 0))
+    total = int(usage.get("total_tokens", prompt + completion))
+    return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)
+
+
+def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) -> ChatResult:
+    """Build the ``ChatResult`` of a non-streaming call."""
+    text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
+    metadata = _metadata(reply, headers, ctx, stopped)
+    usage = usage_metadata(reply.usage)
+    message = AIMessage(
+        content=text, id=reply.response_id, usage_metadata=usage, response_metadata=metadata
+    )
+    return ChatResult(
+        generations=[ChatGeneration(message=message)],
+        llm_output={"token_usage": dict(reply.usage or {}), "model_name": metadata["model_name"]},
+    )
+
+
+class StreamAssembler:
+    """Turn stream events into chunks; the last chunk carries usage and metadata."""
+
+    def __init__(self, ctx: ResultContext) -> None:
+        self._ctx = ctx
+        self._scanner = StopScanner(ctx.stops)
+        self._final = Reply()
+        self._headers: Mapping[str, str] = {}
+
+    def feed(self, reply: Reply, headers: Mapping[str, str]) -> AIMessageChunk | None:
+        """Take one event; return the chunk to emit for it, if any text is ready."""
+        self._headers = headers
+        final = self._final
+        final.response_id = final.response_id or reply.response_id
+        final.model = final.model or reply.model
+        final.finish_reason = reply.finish_reason or final.finish_reason
+        final.usage = reply.usage or final.usage
+        final.flags.update(reply.flags)
+        text = self._scanner.feed(reply.text) if reply.text else ""
+        if not text:
+            return None
+        return AIMessageChunk(
+            content=text, id=final.response_id, response_metadata={"model_provider": PROVIDER}
+        )
+
+    def finish(self) -> AIMessageChunk:
+        """The last chunk: held-back text, usage, full metadata, ``chunk_position``."""
+        final = self._final
+        stopped = self._scanner.stopped
+        text = "" if stopped else self._scanner.flush()
+        return AIMessageChunk(
+            content=text,
+            id=final.response_id,
+            usage_metadata=usage_metadata(final.usage),
+            response_metadata=_metadata(final, self._headers, self._ctx, stopped),
+            chunk_position="last",
+        )
+
+
+def _metadata(
+    reply: Reply, headers: Mapping[str, str], ctx: ResultContext, stopped: bool
+) -> dict[str, Any]:
+    flags = dict(reply.flags)
+    reason = finish_reason(reply.finish_reason, flags, stopped)
+    metadata: dict[str, Any] = {
+        "model_name": reply.model or ctx.model_name,
+        "model_provider": PROVIDER,
+        "api_version": ctx.api_version,
+        "finish_reason": reason,
+        "qianfan_finish_reason": reply.finish_reason,
+        "id": reply.response_id,
+        "request_id": header(headers, REQUEST_ID_HEADER),
+        "is_truncated": bool(flags.pop("is_truncated", reason == "length")),
+    }
+    if "need_clear_history" in flags:
+        metadata["need_clear_history"] = bool(flags.pop("need_clear_history"))
+    elif "flag" in flags:
+        # v2 reports moderation as a flag; 2 means "do not continue: clear the history".
+        metadata["need_clear_history"] = flags["flag"] == 2
+    metadata.update(flags)
+    limits = rate_limit_headers(headers)
+    if limits:
+        metadata["rate_limit"] = limits
+    return metadata

@@ -1,0 +1,91 @@
+"""A push-style decoder for Qianfan's server-sent events.
+
+Both protocols send ``data: {json}`` lines separated by blank lines. v2 ends with
+``data: [DONE]``; v1 ends with an event whose ``is_end`` is true and, when something
+goes wrong mid-stream, sends a bare JSON line without the ``data:`` prefix (reference
+§3.3). The decoder therefore yields every ``data`` payload and every bare line that is
+not an SSE field or comment; the protocol modules interpret them.
+
+Bytes arrive in arbitrary pieces, so a line (and a UTF-8 character) may be split
+anywhere: ``feed`` keeps the unfinished tail until the rest arrives.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+__all__ = ["SSEDecoder"]
+
+_FIELDS = ("event:", "id:", "retry:")
+# Only CR, LF and CRLF end lines (str.splitlines would also split on U+2028 etc.).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+class SSEDecoder:
+    r"""Turn a byte stream into event payloads.
+
+    Example:
+        >>> decoder = SSEDecoder()
+        >>> decoder.feed(b'data: {"a"')
+        []
+        >>> decoder.feed(b': 1}\n\n')
+        ['{"a": 1}']
+    """
+
+    def __init__(self) -> None:
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self._data: list[str] = []
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Add received bytes and return the payloads they completed.
+
+        Args:
+            chunk: The next bytes of the response body.
+
+        Returns:
+            Payloads completed by this chunk, in order (possibly none).
+        """
+        self._buffer += self._text.decode(chunk)
+        out: list[str] = []
+        start = 0
+        for match in _LINE_END.finditer(self._buffer):
+            if match.group() == "\r" and match.end() == len(self._buffer):
+                break  # may be the first half of "\r\n": wait for the next byte
+            self._line(self._buffer[start : match.start()], out)
+            start = match.end()
+        self._buffer = self._buffer[start:]
+        return out
+
+    def close(self) -> list[str]:
+        """Flush at end of stream: a last line or event not followed by a blank line.
+
+        Returns:
+            Any payloads left over.
+        """
+        self._buffer += self._text.decode(b"", final=True)
+        out: list[str] = []
+        if self._buffer:
+            self._line(self._buffer.rstrip("\r"), out)
+            self._buffer = ""
+        self._dispatch(out)
+        return out
+
+    def _line(self, line: str, out: list[str]) -> None:
+        if not line.strip():
+            self._dispatch(out)
+        elif line.startswith("data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(" ") else value)
+        elif line.startswith(":") or line.startswith(_FIELDS):
+            return
+        else:
+            # v1 sends mid-stream errors as a bare JSON line (no "data:" prefix).
+            self._dispatch(out)
+            out.append(line.strip())
+
+    def _dispatch(self, out: list[str]) -> None:
+        if self._data:
+            out.append("\n".join(self._data))
+            self._data = []

@@ -1,0 +1,450 @@
+"""HTTP I/O: the only module that imports ``requests`` and ``aiohttp``.
+
+A :class:`Call` says what to send (a protocol, a request, an auth, a timeout and
+``max_retries``); :class:`SyncTransport` and :class:`AsyncTransport` send it with one
+pooled connection, run the retry loop (policy in :mod:`~langchain_qianfan_free.retry`),
+fetch and refresh v1 access tokens, and hand back parsed
+:class:`~langchain_qianfan_free.protocol.Reply` objects. The two classes differ only in
+``await``, ``async for`` and the sleep function.
+
+``aiohttp`` is imported the first time async is used, so ``import
+langchain_qianfan_free`` stays light. An aiohttp session belongs to one event loop;
+:class:`AsyncTransport` keeps one per loop and closes it when that loop shuts down its
+async generators (``asyncio.run`` does), so a model keeps working across consecutive
+``asyncio.run(...)`` calls without leaking connections.
+
+Every error raised here passes URLs and exception texts through
+:func:`~langchain_qianfan_free.errors.redact`, and is raised ``from None``: the
+underlying library exceptions quote the URL, which holds the v1 access token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from langchain_qianfan_free import retry
+from langchain_qianfan_free.auth import Auth, OAuthTokenAuth
+from langchain_qianfan_free.errors import (
+    QianfanConnectionError,
+    QianfanError,
+    QianfanTimeoutError,
+    redact,
+)
+from langchain_qianfan_free.protocol import HttpRequest, Reply
+from langchain_qianfan_free.sse import SSEDecoder
+
+if TYPE_CHECKING:
+    import aiohttp
+
+__all__ = ["AsyncTransport", "Call", "SyncTransport"]
+
+_POOL_SIZE = 32
+_STREAM_TYPES = ("text/event-stream",)
+
+
+class _Parser(Protocol):
+    def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply: ...
+    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class Call:
+    """One chat call to make.
+
+    Attributes:
+        protocol: ``protocol_v1`` or ``protocol_v2`` (its ``parse_*`` functions).
+        request: The request without credentials.
+        auth: How to authorize it.
+        timeout: Seconds to wait for a connection and between received bytes;
+            ``None`` waits forever.
+        max_retries: Retries after the first attempt (see ``retry``).
+    """
+
+    protocol: _Parser
+    request: HttpRequest
+    auth: Auth
+    timeout: float | None
+    max_retries: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A parsed reply and the answer's headers."""
+
+    reply: Reply
+    headers: Mapping[str, str]
+
+
+def _is_stream(status: int, headers: Mapping[str, str]) -> bool:
+    content_type = headers.get("Content-Type") or headers.get("content-type") or ""
+    return status == 200 and content_type.startswith(_STREAM_TYPES)
+
+
+def _unfinished(request: HttpRequest) -> QianfanConnectionError:
+    return QianfanConnectionError(
+        f"The stream from {redact(request.url)} ended before Qianfan finished the answer "
+        "(the connection closed without the final event).",
+        retryable=True,
+    )
+
+
+def _network_error(exc: BaseException, request: HttpRequest, timeout: float | None) -> QianfanError:
+    detail = f"{type(exc).__name__}: {redact(str(exc))}"
+    if _is_timeout(exc):
+        return QianfanTimeoutError(
+            f"No answer from {redact(request.url)} within {timeout} s ({detail})",
+            hint="Raise the timeout setting, or retry later.",
+            retryable=True,
+        )
+    return QianfanConnectionError(
+        f"Could not talk to Qianfan at {redact(request.url)} ({detail})",
+        hint="Check the network, base_url / QIANFAN_BASE_URL and any proxy.",
+        retryable=True,
+    )
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    if isinstance(exc, requests.Timeout | TimeoutError | asyncio.TimeoutError):
+        return True
+    return type(exc).__name__ in {
+        "ServerTimeoutError",
+        "ConnectionTimeoutError",
+        "SocketTimeoutError",
+    }
+
+
+class _Attempts:
+    """Book-keeping of one call's retry loop, shared by both transports."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.attempt = 0
+        self.refreshed = False
+        self.credential: str | None = None
+
+    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float | None:
+        """Decide after a failure: seconds to wait before the next attempt, or raise."""
+        action = retry.decide(
+            error,
+            attempt=self.attempt,
+            max_retries=self.call.max_retries,
+            can_refresh=self.call.auth.can_refresh and not self.refreshed,
+        )
+        if action is retry.Action.REFRESH_TOKEN:
+            assert isinstance(self.call.auth, OAuthTokenAuth)  # noqa: S101 (can_refresh)
+            self.call.auth.invalidate(self.credential)
+            self.refreshed = True
+            return 0.0
+        if action is retry.Action.RETRY:
+            wait = retry.delay(self.attempt, retry.retry_after(headers or {}))
+            self.attempt += 1
+            return wait
+        raise error
+
+
+class SyncTransport:
+    """Blocking I/O on one pooled ``requests.Session``, created on first use."""
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._session: requests.Session | None = None
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled session (thread-safe lazy creation)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    session = requests.Session()
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
+                    session.mount("http://", adapter)
+                    session.mount("https://", adapter)
+                    self._session = session
+        return self._session
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def complete(self, call: Call) -> Answer:
+        """Send a non-streaming call, with retries; return the parsed answer."""
+        state = _Attempts(call)
+        while True:
+            headers: Mapping[str, str] | None = None
+            try:
+                request = self._authorize(state)
+                status, headers, body = self._send(request, call.timeout)
+                return Answer(call.protocol.parse_reply(status, headers, body), headers)
+            except QianfanError as error:
+                self._sleep(state.after(error, headers) or 0.0)
+
+    def stream(self, call: Call) -> Iterator[Answer]:
+        """Send a streaming call; yield each event. Retried only before the first."""
+        state = _Attempts(call)
+        while True:
+            headers: Mapping[str, str] | None = None
+            delivered = False
+            try:
+                request = self._authorize(state)
+                with self._open(request, call.timeout) as response:
+                    headers = response.headers
+                    if not _is_stream(response.status_code, headers):
+                        body = self._read(response, request, call.timeout)
+                        yield Answer(
+                            call.protocol.parse_reply(response.status_code, headers, body), headers
+                        )
+                        return
+                    decoder = SSEDecoder()
+                    for raw in self._chunks(response, request, call.timeout):
+                        for payload in decoder.feed(raw):
+                            reply = call.protocol.parse_event(payload, headers)
+                            delivered = True
+                            yield Answer(reply, headers)
+                            if reply.done:
+                                return
+                    for payload in decoder.close():
+                        reply = call.protocol.parse_event(payload, headers)
+                        delivered = True
+                        yield Answer(reply, headers)
+                        if reply.done:
+                            return
+                    raise _unfinished(request)
+            except QianfanError as error:
+                if delivered:
+                    raise
+                self._sleep(state.after(error, headers) or 0.0)
+
+    def _authorize(self, state: _Attempts) -> HttpRequest:
+        auth = state.call.auth
+        credential = auth.cached()
+        if credential is None:
+            assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
+            with auth.cache.lock(auth.key):
+                credential = auth.cached()
+                if credential is None:
+                    status, _, body = self._send(auth.token_request(), state.call.timeout)
+                    credential = auth.accept(status, body)
+        state.credential = credential
+        return auth.apply(state.call.request, credential)
+
+    def _send(
+        self, request: HttpRequest, timeout: float | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        try:
+            response = self.session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=timeout,
+            )
+            return response.status_code, response.headers, response.content
+        except requests.RequestException as exc:
+            raise _network_error(exc, request, timeout) from None
+
+    def _open(self, request: HttpRequest, timeout: float | None) -> requests.Response:
+        try:
+            return self.session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=timeout,
+                stream=True,
+            )
+        except requests.RequestException as exc:
+            raise _network_error(exc, request, timeout) from None
+
+    def _read(
+        self, response: requests.Response, request: HttpRequest, timeout: float | None
+    ) -> bytes:
+        try:
+            return response.content
+        except (requests.RequestException, OSError) as exc:
+            raise _network_error(exc, request, timeout) from None
+
+    def _chunks(
+        self, response: requests.Response, request: HttpRequest, timeout: float | None
+    ) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(chunk_size=None)
+        except (requests.RequestException, OSError) as exc:
+            raise _network_error(exc, request, timeout) from None
+        except Exception as exc:  # urllib3 ProtocolError etc. surface unwrapped
+            if type(exc).__module__.startswith("urllib3"):
+                raise _network_error(exc, request, timeout) from None
+            raise
+
+
+class AsyncTransport:
+    """Non-blocking I/O on one ``aiohttp.ClientSession`` per event loop."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[
+            int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncIterator[None]]
+        ] = {}
+
+    async def session(self) -> aiohttp.ClientSession:
+        """The running loop's session, created on first use."""
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(id(loop))
+        if entry is not None and entry[0] is loop and not entry[1].closed:
+            return entry[1]
+        import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
+
+        self._forget_closed_loops()
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=_POOL_SIZE), auto_decompress=True
+        )
+        keeper = self._keep(session)
+        await keeper.__anext__()  # registered with the loop: closed at its shutdown
+        self._sessions[id(loop)] = (loop, session, keeper)
+        return session
+
+    @staticmethod
+    async def _keep(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await session.close()
+
+    def _forget_closed_loops(self) -> None:
+        for key, (loop, session, _) in list(self._sessions.items()):
+            if loop.is_closed():
+                if not session.closed and session.connector is not None:
+                    session.connector.close()  # marks it closed; the loop is gone
+                del self._sessions[key]
+
+    async def aclose(self) -> None:
+        """Close the running loop's session."""
+        entry = self._sessions.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[1].close()
+
+    async def complete(self, call: Call) -> Answer:
+        """Send a non-streaming call, with retries; return the parsed answer."""
+        state = _Attempts(call)
+        while True:
+            headers: Mapping[str, str] | None = None
+            try:
+                request = await self._authorize(state)
+                status, headers, body = await self._send(request, call.timeout)
+                return Answer(call.protocol.parse_reply(status, headers, body), headers)
+            except QianfanError as error:
+                await asyncio.sleep(state.after(error, headers) or 0.0)
+
+    async def stream(self, call: Call) -> AsyncIterator[Answer]:
+        """Send a streaming call; yield each event. Retried only before the first."""
+        state = _Attempts(call)
+        while True:
+            headers: Mapping[str, str] | None = None
+            delivered = False
+            try:
+                request = await self._authorize(state)
+                session = await self.session()
+                try:
+                    response = await session.request(
+                        request.method,
+                        request.url,
+                        data=request.body,
+                        headers=dict(request.headers),
+                        timeout=_client_timeout(call.timeout),
+                    )
+                except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
+                    raise _network_error(exc, request, call.timeout) from None
+                async with response:
+                    headers = response.headers
+                    if not _is_stream(response.status, headers):
+                        body = await self._read(response, request, call.timeout)
+                        yield Answer(
+                            call.protocol.parse_reply(response.status, headers, body), headers
+                        )
+                        return
+                    decoder = SSEDecoder()
+                    async for raw in self._chunks(response, request, call.timeout):
+                        for payload in decoder.feed(raw):
+                            reply = call.protocol.parse_event(payload, headers)
+                            delivered = True
+                            yield Answer(reply, headers)
+                            if reply.done:
+                                return
+                    for payload in decoder.close():
+                        reply = call.protocol.parse_event(payload, headers)
+                        delivered = True
+                        yield Answer(reply, headers)
+                        if reply.done:
+                            return
+                    raise _unfinished(request)
+            except QianfanError as error:
+                if delivered:
+                    raise
+                await asyncio.sleep(state.after(error, headers) or 0.0)
+
+    async def _authorize(self, state: _Attempts) -> HttpRequest:
+        auth = state.call.auth
+        credential = auth.cached()
+        if credential is None:
+            assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
+            async with auth.cache.async_lock(auth.key):
+                credential = auth.cached()
+                if credential is None:
+                    status, _, body = await self._send(auth.token_request(), state.call.timeout)
+                    credential = auth.accept(status, body)
+        state.credential = credential
+        return auth.apply(state.call.request, credential)
+
+    async def _send(
+        self, request: HttpRequest, timeout: float | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        session = await self.session()
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers),
+                timeout=_client_timeout(timeout),
+            ) as response:
+                return response.status, response.headers, await response.read()
+        except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
+            raise _network_error(exc, request, timeout) from None
+
+    async def _read(
+        self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
+    ) -> bytes:
+        try:
+            return await response.read()
+        except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
+            raise _network_error(exc, request, timeout) from None
+
+    async def _chunks(
+        self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for raw in response.content.iter_any():
+                yield raw
+        except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
+            raise _network_error(exc, request, timeout) from None
+
+
+def _aiohttp_error() -> type[Exception]:
+    import aiohttp  # noqa: PLC0415 (only reached on the async path)
+
+    return aiohttp.ClientError
+
+
+def _client_timeout(timeout: float | None) -> Any:
+    import aiohttp  # noqa: PLC0415 (only reached on the async path)
+
+    return aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
