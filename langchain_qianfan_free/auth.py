@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import threading
 import time
 import weakref
@@ -206,7 +207,12 @@ class OAuthTokenAuth:
                 Secret Key), naming the setting to fix.
             QianfanAPIError: For any other failure.
         """
-        data = decode_json(body, "a token answer", None) if body.strip() else None
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            if status == 200:
+                decode_json(body, "a token answer", None)  # raises a clear error
+            data = None
         if isinstance(data, dict) and data.get("access_token"):
             now = time.time() if now is None else now
             lifetime = float(data.get("expires_in") or 2592000)

@@ -1,0 +1,102 @@
+"""Protocol choice, token answers and the token cache (pure parts; I/O in test_transport)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import SecretStr
+
+from langchain_qianfan_free.auth import (
+    BearerAuth,
+    OAuthTokenAuth,
+    TokenCache,
+    choose_version,
+)
+from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
+from langchain_qianfan_free.protocol import HttpRequest
+
+
+@pytest.mark.parametrize(
+    ("version", "key", "aksk", "expected"),
+    [
+        ("auto", True, False, "v2"),
+        ("auto", False, True, "v1"),
+        ("auto", True, True, "v2"),
+        ("v1", True, True, "v1"),
+        ("v2", True, True, "v2"),
+    ],
+)
+def test_choose_version(version, key, aksk, expected) -> None:
+    assert choose_version(version, has_api_key=key, has_ak_sk=aksk) == expected
+
+
+@pytest.mark.parametrize(
+    ("version", "key", "aksk", "match"),
+    [
+        ("auto", False, False, "QIANFAN_API_KEY.*QIANFAN_AK.*QIANFAN_SK"),
+        ("v2", False, True, "api_version='v2' needs an API key: set QIANFAN_API_KEY"),
+        ("v1", True, False, "api_version='v1' needs .* QIANFAN_AK and QIANFAN_SK"),
+    ],
+)
+def test_missing_credentials_name_the_settings(version, key, aksk, match) -> None:
+    with pytest.raises(QianfanAuthenticationError, match=match):
+        choose_version(version, has_api_key=key, has_ak_sk=aksk)
+
+
+def oauth(cache: TokenCache) -> OAuthTokenAuth:
+    return OAuthTokenAuth("http://h", SecretStr("my-ak"), SecretStr("my-sk"), cache)
+
+
+def test_token_is_cached_until_shortly_before_expiry() -> None:
+    cache = TokenCache()
+    auth = oauth(cache)
+    body = json.dumps({"access_token": "24.tok", "expires_in": 1000}).encode()
+    assert auth.accept(200, body, now=0.0) == "24.tok"
+    assert cache.get(auth.key, now=899.0) is not None
+    assert cache.get(auth.key, now=901.0) is None  # refreshed 10 % before expiry
+    assert "24.tok" not in repr(cache.get(auth.key, now=1.0))
+
+
+def test_invalidate_only_drops_the_rejected_token() -> None:
+    cache = TokenCache()
+    auth = oauth(cache)
+    auth.accept(200, b'{"access_token":"new","expires_in":2592000}')
+    auth.invalidate("old")  # another caller already replaced "old"
+    assert auth.cached() == "new"
+    auth.invalidate("new")
+    assert auth.cached() is None
+
+
+def test_cache_key_holds_no_secret() -> None:
+    auth = oauth(TokenCache())
+    assert "my-ak" not in auth.key
+    assert "my-sk" not in auth.key
+
+
+@pytest.mark.parametrize(
+    ("description", "setting"),
+    [("unknown client id", "QIANFAN_AK"), ("Client authentication failed", "QIANFAN_SK")],
+)
+def test_invalid_client_names_the_wrong_key(description, setting) -> None:
+    body = json.dumps({"error": "invalid_client", "error_description": description}).encode()
+    with pytest.raises(QianfanAuthenticationError, match=setting) as info:
+        oauth(TokenCache()).accept(401, body)
+    assert "my-ak" not in str(info.value)
+    assert "my-sk" not in str(info.value)
+
+
+def test_other_token_failures() -> None:
+    with pytest.raises(QianfanAPIError, match="rate_limit_exceeded"):
+        oauth(TokenCache()).accept(400, b'{"error":"rate_limit_exceeded"}')
+    with pytest.raises(QianfanAPIError, match="HTTP 502"):
+        oauth(TokenCache()).accept(502, b"<html>")
+
+
+def test_applying_credentials() -> None:
+    request = HttpRequest("http://h/v2/chat/completions", b"{}")
+    bearer = BearerAuth(SecretStr("bce-v3/k"), "app-1").apply(request, "bce-v3/k")
+    assert bearer.headers["Authorization"] == "Bearer bce-v3/k"
+    assert bearer.headers["appid"] == "app-1"
+    v1 = oauth(TokenCache()).apply(HttpRequest("http://h/chat/x", b"{}"), "24.a/b")
+    assert v1.url == "http://h/chat/x?access_token=24.a%2Fb"

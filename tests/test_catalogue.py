@@ -1,0 +1,41 @@
+"""The model catalogue: every free model answers to all three of its names."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_qianfan_free.catalogue import MODELS, lookup, profile_for
+
+FREE = {
+    "ernie-speed-8k": ("ERNIE-Speed-8K", "ernie_speed"),
+    "ernie-speed-128k": ("ERNIE-Speed-128K", "ernie-speed-128k"),
+    "ernie-lite-8k": ("ERNIE-Lite-8K", "ernie-lite-8k"),
+    "ernie-tiny-8k": ("ERNIE-Tiny-8K", "ernie-tiny-8k"),
+}
+
+
+@pytest.mark.parametrize("v2_id", sorted(FREE))
+def test_free_models_by_every_name(v2_id) -> None:
+    display, endpoint = FREE[v2_id]
+    for name in (v2_id, display, endpoint, display.upper(), f" {v2_id} "):
+        spec = lookup(name)
+        assert spec is not None, name
+        assert (spec.v2_id, spec.v1_endpoint, spec.free) == (v2_id, endpoint, True)
+
+
+def test_unknown_names_are_not_guessed() -> None:
+    assert lookup("my-custom-deployment") is None
+
+
+def test_names_are_unambiguous() -> None:
+    seen: dict[str, str] = {}
+    for spec in MODELS:
+        for name in spec.names:
+            assert seen.setdefault(name.lower(), spec.display_name) == spec.display_name
+
+
+def test_profile() -> None:
+    profile = profile_for(lookup("ernie-speed-128k"))
+    assert profile["max_input_tokens"] == 126976
+    assert profile["max_output_tokens"] == 4096
+    assert profile["tool_calling"] is False

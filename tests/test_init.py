@@ -1,0 +1,41 @@
+"""The public surface: pinned exports and a light import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import langchain_qianfan_free
+from langchain_qianfan_free import errors
+
+
+def test_all_is_pinned() -> None:
+    assert langchain_qianfan_free.__all__ == ["ChatQianfan", "__version__"]
+    assert set(errors.__all__) == {
+        "QianfanAPIError",
+        "QianfanAuthenticationError",
+        "QianfanConnectionError",
+        "QianfanContextOverflowError",
+        "QianfanError",
+        "QianfanInvalidRequestError",
+        "QianfanNotFoundError",
+        "QianfanPermissionError",
+        "QianfanQuotaExceededError",
+        "QianfanRateLimitError",
+        "QianfanTimeoutError",
+        "error_from_http",
+        "error_from_v1",
+        "error_from_v2",
+        "redact",
+    }
+
+
+def test_import_does_not_load_aiohttp_or_the_emulator() -> None:
+    code = (
+        "import sys, langchain_qianfan_free\n"
+        "from langchain_qianfan_free import ChatQianfan\n"
+        "ChatQianfan(api_key='k')\n"
+        "print('aiohttp' in sys.modules, 'langchain_qianfan_free.emulator' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -1,0 +1,124 @@
+"""v1 wire format: request bodies and parsing of answers, events and errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from langchain_qianfan_free import protocol_v1
+from langchain_qianfan_free.catalogue import lookup
+from langchain_qianfan_free.errors import (
+    QianfanAPIError,
+    QianfanInvalidRequestError,
+    QianfanRateLimitError,
+)
+from langchain_qianfan_free.messages import Conversation, Turn
+from langchain_qianfan_free.params import resolve_params
+
+CONV = Conversation("be brief", (Turn("user", "hi", "ann"),))
+HEADERS = {"X-Baidu-Request-Id": "rid-1"}
+
+
+def build(model="ERNIE-Speed-8K", endpoint=None, settings=None, extra=None, stream=False):
+    params = resolve_params(settings or {}, extra or {}, lookup(model))
+    return protocol_v1.chat_request(
+        "http://h", model, lookup(model), endpoint, CONV, params, stream=stream
+    )
+
+
+def test_body_uses_v1_names_and_route() -> None:
+    request = build(
+        settings={"temperature": 0, "max_tokens": 50, "user_id": "u1", "stop": ["x"], "top_p": 0.5}
+    )
+    body = json.loads(request.body)
+    assert request.url == "http://h/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie_speed"
+    assert body == {
+        "messages": [{"role": "user", "content": "hi", "name": "ann"}],
+        "system": "be brief",
+        "stream": False,
+        "temperature": 0.01,
+        "top_p": 0.5,
+        "max_output_tokens": 50,
+        "user_id": "u1",
+        "stop": ["x"],
+    }
+    assert "access_token" not in request.url
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint", "path"),
+    [
+        ("ernie-speed-8k", None, "ernie_speed"),
+        ("ernie_speed", None, "ernie_speed"),
+        ("ERNIE-Speed-128K", None, "ernie-speed-128k"),
+        ("ERNIE-Lite-8K", None, "ernie-lite-8k"),
+        ("ernie-tiny-8k", None, "ernie-tiny-8k"),
+        ("my-custom-svc", None, "my-custom-svc"),
+        ("ernie-speed-8k", "my-svc", "my-svc"),
+    ],
+)
+def test_model_names_map_to_endpoints(model, endpoint, path) -> None:
+    assert build(model=model, endpoint=endpoint).url.endswith(f"/chat/{path}")
+
+
+def test_extra_fields_pass_through_but_cannot_clash() -> None:
+    assert json.loads(build(extra={"min_output_tokens": 5}).body)["min_output_tokens"] == 5
+    with pytest.raises(QianfanInvalidRequestError, match="max_output_tokens"):
+        build(settings={"max_tokens": 10}, extra={"max_output_tokens": 20})
+
+
+def test_parse_answer() -> None:
+    body = json.dumps(
+        {
+            "id": "as-1",
+            "result": "你好",
+            "is_truncated": False,
+            "need_clear_history": False,
+            "finish_reason": "normal",
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+        }
+    ).encode()
+    reply = protocol_v1.parse_reply(200, HEADERS, body)
+    assert (reply.text, reply.finish_reason, reply.response_id) == ("你好", "normal", "as-1")
+    assert reply.usage == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    assert reply.flags == {"is_truncated": False, "need_clear_history": False}
+
+
+def test_error_in_200_body_raises() -> None:
+    body = b'{"error_code":336501,"error_msg":"Rate limit reached for RPM","id":"as-9"}'
+    with pytest.raises(QianfanRateLimitError, match="336501") as info:
+        protocol_v1.parse_reply(200, HEADERS, body)
+    assert info.value.request_id == "as-9 (X-Baidu-Request-Id: rid-1)"
+
+
+def test_non_json_and_gateway_answers() -> None:
+    with pytest.raises(QianfanAPIError, match="not valid JSON"):
+        protocol_v1.parse_reply(200, {}, b"<html>oops")
+    with pytest.raises(QianfanAPIError, match="HTTP 502") as info:
+        protocol_v1.parse_reply(502, {}, b"<html>Bad Gateway</html>")
+    assert info.value.is_retryable
+
+
+def test_events_only_final_usage_counts() -> None:
+    first = protocol_v1.parse_event(
+        '{"id":"as-1","is_end":false,"result":"a","usage":{"prompt_tokens":5,'
+        '"completion_tokens":0,"total_tokens":5}}',
+        {},
+    )
+    last = protocol_v1.parse_event(
+        '{"id":"as-1","is_end":true,"result":"","finish_reason":"normal",'
+        '"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}',
+        {},
+    )
+    assert (first.text, first.usage, first.done) == ("a", None, False)
+    assert (last.usage, last.done, last.finish_reason) == (
+        {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+        True,
+        "normal",
+    )
+
+
+def test_bare_error_event_raises() -> None:
+    with pytest.raises(QianfanInvalidRequestError, match="336003"):
+        protocol_v1.parse_event('{"error_code":336003,"error_msg":"too long"}', {})
