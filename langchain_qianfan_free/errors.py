@@ -273,6 +273,8 @@ _V2_CODES: dict[str, _Rule] = {
     "no_parameter_permission": _Rule(QianfanPermissionError, False, None),
     "account_overdue": _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
     "model_offline": _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    "internal_error": _Rule(QianfanAPIError, True, _HINT_SERVER),
+    "dispatch_internal_error": _Rule(QianfanAPIError, True, _HINT_SERVER),
 }
 
 # v2 HTTP status → class, for codes not listed above.

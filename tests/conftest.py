@@ -1,0 +1,67 @@
+"""Shared helpers: a ChatQianfan wired to the emulator, for either protocol."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessageChunk, BaseMessage
+
+from langchain_qianfan_free import ChatQianfan
+from langchain_qianfan_free.auth import TOKEN_CACHE
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never pick up a developer's real credentials from the environment."""
+    for name in (
+        "QIANFAN_API_KEY",
+        "QIANFAN_BEARER_TOKEN",
+        "QIANFAN_AK",
+        "QIANFAN_SK",
+        "QIANFAN_APP_ID",
+        "QIANFAN_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fresh_tokens() -> None:
+    """Start without cached v1 access tokens (the cache is process-wide by design)."""
+    TOKEN_CACHE.clear()
+
+
+def make_model(emu: Any, protocol: str, **kwargs: Any) -> ChatQianfan:
+    """A model pointed at the emulator with valid credentials for ``protocol``."""
+    if protocol == "v1":
+        creds: dict[str, Any] = {"qianfan_ak": emu.ak, "qianfan_sk": emu.sk}
+    else:
+        creds = {"api_key": emu.api_key}
+    return ChatQianfan(base_url=emu.url, api_version=protocol, **{**creds, **kwargs})
+
+
+def call(
+    model: ChatQianfan, mode: str, messages: Any, **kwargs: Any
+) -> tuple[BaseMessage, list[AIMessageChunk]]:
+    """invoke / ainvoke / stream / astream: the message (streams aggregated) and chunks."""
+    if mode == "invoke":
+        return model.invoke(messages, **kwargs), []
+    if mode == "ainvoke":
+        return asyncio.run(model.ainvoke(messages, **kwargs)), []
+    if mode == "stream":
+        chunks = list(model.stream(messages, **kwargs))
+    else:
+
+        async def collect() -> list[AIMessageChunk]:
+            return [c async for c in model.astream(messages, **kwargs)]
+
+        chunks = asyncio.run(collect())
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total, chunks
+
+
+MODES = ["invoke", "ainvoke", "stream", "astream"]
+PROTOCOLS = ["v1", "v2"]
