@@ -1,0 +1,43 @@
+"""langchain-tests' standard integration suite, for both protocols.
+
+Tools and structured output are the next issue's; the suite skips them here because
+ChatQianfan does not yet override ``bind_tools`` / ``with_structured_output``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_tests.integration_tests import ChatModelIntegrationTests
+
+from langchain_qianfan_free import ChatQianfan
+
+from .conftest import model_params
+
+
+class _Standard(ChatModelIntegrationTests):
+    protocol = "v2"
+
+    @property
+    def chat_model_class(self) -> type[ChatQianfan]:
+        return ChatQianfan
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"model": "ernie-speed-8k", "max_retries": 3, **model_params(self.protocol)}
+
+    @property
+    def model_override_value(self) -> str:
+        return "ernie-lite-8k"
+
+    @property
+    def returns_usage_metadata(self) -> bool:
+        return True
+
+
+class TestChatQianfanV2(_Standard):
+    protocol = "v2"
+
+
+class TestChatQianfanV1(_Standard):
+    protocol = "v1"
