@@ -139,7 +139,9 @@ class ChatQianfan(BaseChatModel):
     )
     """v1 application Secret Key (``client_secret``); env ``QIANFAN_SK``."""
 
-    base_url: str | None = Field(default_factory=from_env("QIANFAN_BASE_URL", default=None))
+    base_url: str | None = Field(
+        default_factory=from_env("QIANFAN_BASE_URL", default=None), validate_default=True
+    )
     """Host root for both protocols (a trailing ``/v2`` is accepted); env
     ``QIANFAN_BASE_URL``. Default: ``https://qianfan.baidubce.com`` (v2),
     ``https://aip.baidubce.com`` (v1)."""
