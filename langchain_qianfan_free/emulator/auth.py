@@ -1,0 +1,85 @@
+"""Who is calling: v1 access tokens / IAM signatures, v2 bearer keys and ``appid``.
+
+Each function returns the caller's credential id (the rate-limit key) or the
+:class:`~langchain_qianfan_free.emulator.errors.EmulatedError` to answer.
+
+IAM signing (reference §6) is a seam: :data:`IamVerifier` is the function that
+checks a ``bce-auth-v1`` request. The default, :func:`reject_iam`, answers every
+signed request with 14 ``IAM Certification failed``; real verification plugs in here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+
+from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error, v2_only_error
+from langchain_qianfan_free.emulator.tokens import TokenStore
+
+__all__ = [
+    "IamVerifier",
+    "SignedRequest",
+    "authenticate_v1",
+    "authenticate_v2",
+    "reject_iam",
+]
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What an IAM verifier needs from a request (the body is not signed).
+
+    Attributes:
+        method: HTTP method.
+        path: Raw URL path.
+        query: Query parameters.
+        headers: Request headers (case-insensitive mapping).
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+
+
+#: Checks a ``bce-auth-v1`` signed request: the caller's id, or the error to answer.
+IamVerifier = Callable[[SignedRequest], "str | EmulatedError"]
+
+
+def reject_iam(request: SignedRequest) -> str | EmulatedError:
+    """Default IAM verifier: signatures are not verified yet, so every one fails (14)."""
+    del request
+    return qianfan_error(14)
+
+
+def authenticate_v1(request: SignedRequest, tokens: TokenStore,
+                    iam: IamVerifier = reject_iam) -> str | EmulatedError:
+    """Authenticate a v1 chat request.
+
+    With both ``Authorization`` and ``x-bce-date`` headers the request is in IAM mode
+    and goes to ``iam``. Otherwise the ``access_token`` query parameter decides:
+    missing or empty → 100 ``Invalid parameter``; unknown or revoked → 110; expired → 111.
+    """
+    if "Authorization" in request.headers and "x-bce-date" in request.headers:
+        return iam(request)
+    token = request.query.get("access_token", "")
+    if not token:
+        return qianfan_error(100)
+    return tokens.check(token)
+
+
+def authenticate_v2(headers: Mapping[str, str], api_keys: Collection[str],
+                    app_ids: Collection[str]) -> str | EmulatedError:
+    """Authenticate a v2 request: ``Authorization: Bearer <key>`` and optional ``appid``.
+
+    Returns:
+        The API key, or 401 ``invalid_iam_token`` (missing/unknown key) or 401
+        ``invalid_appid`` (an ``appid`` header that is not configured).
+    """
+    scheme, _, key = headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "bearer" or key.strip() not in api_keys:
+        return qianfan_error(14)  # translates to 401 invalid_iam_token
+    app_id = headers.get("appid")
+    if app_id is not None and app_id not in app_ids:
+        return v2_only_error(401, "invalid_appid", "No permission to use the appid", v1_code=6)
+    return key.strip()

@@ -1,0 +1,310 @@
+"""The HTTP side: routes, and the one chat pipeline both protocols go through.
+
+A chat request is recorded, routed and authenticated (protocol-specific), then takes
+the next queued fault, is validated, composed, rate-limited and answered in its
+protocol's format (:mod:`~langchain_qianfan_free.emulator.v1`,
+:mod:`~langchain_qianfan_free.emulator.v2`). Requests rejected while routing or
+authenticating do not take a queued fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from langchain_qianfan_free.emulator.auth import (
+    IamVerifier,
+    SignedRequest,
+    authenticate_v1,
+    authenticate_v2,
+    reject_iam,
+)
+from langchain_qianfan_free.emulator.config import EmulatorConfig
+from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator.ids import IdSource
+from langchain_qianfan_free.emulator.models import ModelRegistry
+from langchain_qianfan_free.emulator.ratelimit import RateLimiter, RateStatus
+from langchain_qianfan_free.emulator.records import ProtocolName, RecordedRequest, RequestLog
+from langchain_qianfan_free.emulator.replies import REPLY_PREFIX, compose_reply
+from langchain_qianfan_free.emulator.scenario import (
+    DisconnectFault,
+    ErrorFault,
+    Fault,
+    HttpStatusFault,
+    MalformedJsonFault,
+    ReplyFault,
+    Scenario,
+    SlowFault,
+    StreamErrorFault,
+)
+from langchain_qianfan_free.emulator.tokens import TokenStore
+from langchain_qianfan_free.emulator.v1 import V1Wire
+from langchain_qianfan_free.emulator.v2 import V2Wire
+from langchain_qianfan_free.emulator.validation import (
+    ChatRequest,
+    parse_body,
+    validate_v1,
+    validate_v2,
+)
+from langchain_qianfan_free.emulator.wire import AnswerMeta, Wire, dumps
+
+__all__ = ["STATE", "EmulatorState", "build_app"]
+
+V1_PREFIX = "/rpc/2.0/ai_custom/v1/wenxinworkshop"
+V2_CHAT = "/v2/chat/completions"
+TOKEN_PATH = "/oauth/2.0/token"
+_MAX_BODY = 16 * 1024 * 1024  # 128K models accept ~516K chars (~1.5 MB of UTF-8)
+_JSON = "application/json"
+
+
+@dataclass
+class EmulatorState:
+    """Everything the routes share; the public emulator object drives it from other threads.
+
+    Attributes:
+        config: Settings.
+        models: Served models and their limits.
+        ids: Id source.
+        tokens: v1 OAuth tokens.
+        scenario: Queued faults and replies.
+        log: Received requests.
+        limiter: RPM/TPM windows.
+        iam: Verifier for ``bce-auth-v1`` signed v1 requests (the IAM seam).
+    """
+
+    config: EmulatorConfig
+    models: ModelRegistry
+    ids: IdSource
+    tokens: TokenStore
+    scenario: Scenario = field(default_factory=Scenario)
+    log: RequestLog = field(default_factory=RequestLog)
+    limiter: RateLimiter = field(init=False)
+    iam: IamVerifier = reject_iam
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.config.rpm, self.config.tpm)
+
+    @classmethod
+    def from_config(cls, config: EmulatorConfig) -> EmulatorState:
+        """Fresh state for ``config``."""
+        ids = IdSource(config.seed)
+        return cls(config=config, models=ModelRegistry(config.custom_models), ids=ids,
+                   tokens=TokenStore(config.credentials, config.token_ttl, ids))
+
+
+STATE = web.AppKey("qianfan_emulator_state", EmulatorState)
+_V1 = V1Wire()
+_V2 = V2Wire()
+
+
+def build_app(state: EmulatorState) -> web.Application:
+    """The aiohttp application serving token, v1 and v2 routes over ``state``."""
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[STATE] = state
+    app.router.add_route("*", TOKEN_PATH, _handle_token)
+    app.router.add_route("*", V1_PREFIX + "/{tail:.*}", _handle_v1)
+    app.router.add_route("*", V2_CHAT, _handle_v2)
+    app.router.add_route("*", "/{tail:.*}", _handle_other)
+    return app
+
+
+async def _record(request: web.Request, protocol: ProtocolName) -> bytes:
+    body = await request.read()
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    request.app[STATE].log.append(RecordedRequest(
+        method=request.method, path=request.path, query=dict(request.query),
+        headers=request.headers, body=body, json=parse_body(body) if body else None,
+        protocol=protocol, client=f"{peer[0]}:{peer[1]}" if peer else ""))
+    return body
+
+
+def _json_response(status: int, data: Any, headers: Mapping[str, str] | None = None
+                   ) -> web.Response:
+    return web.Response(status=status, body=dumps(data), content_type=_JSON,
+                        headers=headers)
+
+
+async def _handle_token(request: web.Request) -> web.StreamResponse:
+    await _record(request, "token")
+    if request.method not in ("GET", "POST"):
+        return _json_response(405, {"error": "invalid_request",
+                                    "error_description": "only GET and POST are supported"})
+    status, data = request.app[STATE].tokens.exchange(request.query)
+    return _json_response(status, data)
+
+
+async def _handle_other(request: web.Request) -> web.StreamResponse:
+    await _record(request, "other")
+    return web.Response(status=404, text="404: Not Found (Qianfan emulator)")
+
+
+# -- chat pipeline -------------------------------------------------------------------------
+
+@dataclass
+class _Call:
+    """One chat request in flight."""
+
+    request: web.Request
+    state: EmulatorState
+    wire: Wire
+    body: bytes
+    request_id: str
+    answer_id: str
+    rate_key: tuple[str, str] = ("", "")
+
+    @classmethod
+    async def start(cls, request: web.Request, wire: Wire) -> _Call:
+        state = request.app[STATE]
+        body = await _record(request, wire.name)
+        return cls(request, state, wire, body, state.ids.request_id(), state.ids.answer_id())
+
+    def headers(self, status: RateStatus | None = None) -> dict[str, str]:
+        status = status or self.state.limiter.peek(self.rate_key)
+        return {"X-Baidu-Request-Id": self.request_id, **self.wire.rate_headers(status)}
+
+    def error(self, error: EmulatedError, status: RateStatus | None = None) -> web.Response:
+        http_status, data = self.wire.error(error, self.answer_id)
+        return _json_response(http_status, data, self.headers(status))
+
+    def signed(self) -> SignedRequest:
+        return SignedRequest(self.request.method, self.request.path, self.request.query,
+                             self.request.headers)
+
+
+async def _handle_v1(request: web.Request) -> web.StreamResponse:
+    call = await _Call.start(request, _V1)
+    if request.method != "POST":
+        return call.error(qianfan_error(336101))
+    kind, _, endpoint = request.match_info["tail"].partition("/")
+    limits = call.state.models.v1_endpoint(endpoint) if kind == "chat" else None
+    if limits is None:
+        return call.error(qianfan_error(3))
+    who = authenticate_v1(call.signed(), call.state.tokens, call.state.iam)
+    if isinstance(who, EmulatedError):
+        return call.error(who)
+    call.rate_key = (who, limits.name)
+    return await _answer(call, lambda: validate_v1(call.body, endpoint, limits))
+
+
+async def _handle_v2(request: web.Request) -> web.StreamResponse:
+    call = await _Call.start(request, _V2)
+    if request.method != "POST":
+        return call.error(qianfan_error(336101))
+    config = call.state.config
+    who = authenticate_v2(request.headers, config.api_keys, config.app_ids)
+    if isinstance(who, EmulatedError):
+        return call.error(who)
+    data = parse_body(call.body)
+    model = data.get("model") if isinstance(data, dict) else None
+    limits = call.state.models.v2_model(model) if isinstance(model, str) else None
+    call.rate_key = (who, limits.name if limits else "")
+    return await _answer(call, lambda: validate_v2(call.body, call.state.models.v2_model))
+
+
+async def _answer(call: _Call, validate: Callable[[], ChatRequest | EmulatedError]
+                  ) -> web.StreamResponse:
+    state = call.state
+    fault = state.scenario.take()
+    if isinstance(fault, SlowFault):
+        await asyncio.sleep(fault.seconds)
+        fault = None
+    early = _early_fault_answer(call, fault)
+    if early is not None:
+        return early
+    checked = validate()
+    if isinstance(checked, EmulatedError):
+        return call.error(checked)
+    call.rate_key = (call.rate_key[0], checked.limits.name)
+    reply = compose_reply(
+        checked, scripted=fault if isinstance(fault, ReplyFault) else None,
+        unsafe_input_words=state.config.unsafe_input_words,
+        unsafe_output_words=state.config.unsafe_output_words)
+    status = state.limiter.admit(call.rate_key, reply.prompt_tokens, reply.total_tokens)
+    if status.exceeded:
+        return call.error(qianfan_error(336501 if status.exceeded == "rpm" else 336502), status)
+    meta = AnswerMeta(call.answer_id, int(time.time()), checked.model, checked.include_usage)
+    if not checked.stream:
+        if isinstance(fault, DisconnectFault):
+            return _drop(call.request)
+        if isinstance(fault, StreamErrorFault):
+            return call.error(qianfan_error(fault.code, fault.message), status)
+        return _json_response(200, call.wire.sync_body(reply, meta), call.headers(status))
+    events = call.wire.stream_events(reply, meta, state.config.stream_chunk_chars)
+    return await _stream(call, events, status, fault)
+
+
+def _early_fault_answer(call: _Call, fault: Fault | None) -> web.StreamResponse | None:
+    """Answers that replace the request's processing altogether."""
+    if isinstance(fault, ErrorFault):
+        return call.error(qianfan_error(fault.code, fault.message))
+    if isinstance(fault, HttpStatusFault):
+        headers = call.headers()
+        headers["Content-Type"] = _sniff_content_type(fault.body)
+        headers.update(fault.headers)
+        return web.Response(status=fault.status, body=fault.body, headers=headers)
+    if isinstance(fault, DisconnectFault) and fault.after_events is None:
+        return _drop(call.request)
+    if isinstance(fault, MalformedJsonFault):
+        return _malformed(call)
+    return None
+
+
+def _sniff_content_type(body: bytes) -> str:
+    start = body.lstrip()[:1]
+    if start == b"<":
+        return "text/html; charset=utf-8"
+    if start in (b"{", b"["):
+        return _JSON
+    return "text/plain; charset=utf-8"
+
+
+def _hang_up(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.close()
+
+
+def _drop(request: web.Request) -> web.Response:
+    """Close the connection without an answer (the returned response is never sent)."""
+    _hang_up(request)
+    return web.Response()
+
+
+def _malformed(call: _Call) -> web.Response:
+    data = parse_body(call.body)
+    stream = isinstance(data, dict) and data.get("stream") is True
+    broken = f'{{"id":"{call.answer_id}","object":"chat.completion","result":"{REPLY_PREFIX}'
+    if not stream:
+        return web.Response(status=200, body=broken.encode(), content_type=_JSON,
+                            headers=call.headers())
+    body = b"data: " + broken.encode() + b"\n\n" + call.wire.stream_end()
+    return web.Response(status=200, body=body, content_type="text/event-stream",
+                        headers=call.headers())
+
+
+async def _stream(call: _Call, events: list[bytes], status: RateStatus,
+                  fault: Fault | None) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers=call.headers(status))
+    response.content_type = "text/event-stream"
+    response.headers["Cache-Control"] = "no-cache"
+    await response.prepare(call.request)
+    if isinstance(fault, DisconnectFault | StreamErrorFault):
+        events = events[:fault.after_events]
+    for event in events:
+        await response.write(event)
+    if isinstance(fault, DisconnectFault):
+        _hang_up(call.request)
+        return response
+    if isinstance(fault, StreamErrorFault):
+        await response.write(call.wire.stream_error(
+            qianfan_error(fault.code, fault.message), call.answer_id))
+    else:
+        end = call.wire.stream_end()
+        if end:
+            await response.write(end)
+    await response.write_eof()
+    return response

@@ -1,0 +1,328 @@
+"""The public emulator object: configuration, lifecycle and the scenario API.
+
+:class:`QianfanEmulator` owns an :class:`~langchain_qianfan_free.emulator.handlers.EmulatorState`
+and a :class:`~langchain_qianfan_free.emulator.runner.BackgroundServer`. Every method
+is safe to call from any thread while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import ClassVar
+
+from langchain_qianfan_free.emulator.config import (
+    DEFAULT_AK,
+    DEFAULT_API_KEY,
+    DEFAULT_APP_ID,
+    DEFAULT_SK,
+    EmulatorConfig,
+)
+from langchain_qianfan_free.emulator.handlers import (
+    TOKEN_PATH,
+    V1_PREFIX,
+    V2_CHAT,
+    EmulatorState,
+    build_app,
+)
+from langchain_qianfan_free.emulator.records import RecordedRequest
+from langchain_qianfan_free.emulator.runner import BackgroundServer
+from langchain_qianfan_free.emulator.scenario import (
+    DisconnectFault,
+    ErrorFault,
+    Fault,
+    HttpStatusFault,
+    MalformedJsonFault,
+    ReplyFault,
+    SlowFault,
+    StreamErrorFault,
+    make_headers,
+)
+
+__all__ = ["QianfanEmulator"]
+
+
+class QianfanEmulator:
+    """A local stand-in for Baidu Qianfan's chat APIs (v1 wenxinworkshop and v2), for tests.
+
+    It serves, on one HTTP root: the OAuth token endpoint ``/oauth/2.0/token``, the v1
+    chat route ``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}`` and the v2 route
+    ``/v2/chat/completions``, validating requests and answering as documented. Replies
+    are deterministic echoes unless scripted; faults are queued with ``queue_*``.
+
+    Example:
+        .. code-block:: python
+
+            with QianfanEmulator() as emu:
+                emu.queue_error(336501)           # next chat request: RPM limit
+                ...                               # point your client at emu.url
+
+    Args:
+        host: Interface to listen on.
+        port: TCP port; 0 (default) picks a free one.
+        api_keys: Valid v2 bearer keys; default ``[DEFAULT_API_KEY]``.
+        app_ids: Valid ``appid`` header values (the header may also be absent);
+            default ``[DEFAULT_APP_ID]``.
+        credentials: v1 API Key → Secret Key pairs; default ``{DEFAULT_AK: DEFAULT_SK}``.
+        token_ttl: Lifetime of issued access tokens, seconds (default 30 days).
+        rpm: Requests per minute per (credential, model), default 300.
+        tpm: Tokens (input + output) per minute per (credential, model), default 300000.
+        custom_models: Extra model names accepted as v1 endpoint and v2 id: a mapping to
+            a catalogue model name whose limits apply (or ``None`` for the 8K defaults),
+            or an iterable of names.
+        unsafe_input_words: Input containing any of these gets a refusal with the
+            moderation flags (v1 ``need_clear_history``/``ban_round``; v2 ``flag`` 2).
+        unsafe_output_words: A reply containing any of these is cut before it with
+            ``finish_reason: "content_filter"``.
+        stream_chunk_chars: Characters per streamed piece.
+        seed: Seed for answer ids, request ids and tokens.
+
+    Attributes:
+        config: The normalised settings (keys and secrets are left out of its ``repr``).
+    """
+
+    DEFAULT_API_KEY: ClassVar[str] = DEFAULT_API_KEY
+    DEFAULT_APP_ID: ClassVar[str] = DEFAULT_APP_ID
+    DEFAULT_AK: ClassVar[str] = DEFAULT_AK
+    DEFAULT_SK: ClassVar[str] = DEFAULT_SK
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_keys: Iterable[str] | None = None,
+        app_ids: Iterable[str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        token_ttl: int = 2592000,
+        rpm: int = 300,
+        tpm: int = 300000,
+        custom_models: Mapping[str, str | None] | Iterable[str] | None = None,
+        unsafe_input_words: Iterable[str] = ("EMULATOR_UNSAFE_INPUT",),
+        unsafe_output_words: Iterable[str] = ("EMULATOR_UNSAFE_OUTPUT",),
+        stream_chunk_chars: int = 6,
+        seed: int | None = None,
+    ) -> None:
+        self.config = EmulatorConfig.build(
+            host=host, port=port, api_keys=api_keys, app_ids=app_ids,
+            credentials=credentials, token_ttl=token_ttl, rpm=rpm, tpm=tpm,
+            custom_models=custom_models, unsafe_input_words=unsafe_input_words,
+            unsafe_output_words=unsafe_output_words, stream_chunk_chars=stream_chunk_chars,
+            seed=seed)
+        self._state = EmulatorState.from_config(self.config)
+        self._server = BackgroundServer(lambda: build_app(self._state), host, port)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> QianfanEmulator:
+        """Start serving in a background thread; returns ``self``.
+
+        Raises:
+            RuntimeError: Already running.
+            OSError: The port could not be bound.
+        """
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and join the thread (safe to call twice)."""
+        self._server.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is listening."""
+        return self._server.running
+
+    def __enter__(self) -> QianfanEmulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> QianfanEmulator:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await asyncio.to_thread(self.stop)
+
+    def __repr__(self) -> str:
+        where = self.url if self.running else "stopped"
+        return f"QianfanEmulator({where}, rpm={self.config.rpm}, tpm={self.config.tpm})"
+
+    # -- where and who --------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port.
+
+        Raises:
+            RuntimeError: Not running.
+        """
+        port = self._server.bound_port
+        if port is None:
+            raise RuntimeError("the emulator is not running; call start() or use `with`")
+        return port
+
+    @property
+    def url(self) -> str:
+        """Root URL, e.g. ``http://127.0.0.1:PORT`` (v1, v2 and token routes live under it)."""
+        host = self.config.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
+    def token_url(self) -> str:
+        """The v1 OAuth token endpoint, ``{url}/oauth/2.0/token``."""
+        return self.url + TOKEN_PATH
+
+    def v1_chat_url(self, endpoint: str = "ernie_speed") -> str:
+        """The v1 chat URL of ``endpoint`` (without ``?access_token=``)."""
+        return f"{self.url}{V1_PREFIX}/chat/{endpoint}"
+
+    @property
+    def v2_base_url(self) -> str:
+        """The v2 base URL, ``{url}/v2`` (what OpenAI-style clients call ``base_url``)."""
+        return self.url + "/v2"
+
+    @property
+    def v2_chat_url(self) -> str:
+        """The v2 chat URL, ``{url}/v2/chat/completions``."""
+        return self.url + V2_CHAT
+
+    @property
+    def api_key(self) -> str:
+        """A valid v2 API key (the first of ``api_keys``)."""
+        return self.config.api_keys[0]
+
+    @property
+    def app_id(self) -> str:
+        """A valid ``appid`` header value (the first of ``app_ids``)."""
+        return self.config.app_ids[0]
+
+    @property
+    def ak(self) -> str:
+        """A valid v1 API Key (OAuth ``client_id``)."""
+        return next(iter(self.config.credentials))
+
+    @property
+    def sk(self) -> str:
+        """The Secret Key of :attr:`ak`."""
+        return self.config.credentials[self.ak]
+
+    def issue_access_token(self, api_key: str | None = None) -> str:
+        """A fresh, valid v1 access token for ``api_key`` (default :attr:`ak`).
+
+        Issued directly, without a round trip to the token endpoint (so not recorded).
+
+        Raises:
+            KeyError: ``api_key`` is not one of the configured credentials.
+        """
+        client_id = self.ak if api_key is None else api_key
+        if client_id not in self.config.credentials:
+            raise KeyError(f"{client_id!r} is not a configured API Key (see credentials=)")
+        token: str = self._state.tokens.issue(client_id)["access_token"]
+        return token
+
+    # -- observation and reset ------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received since the last :meth:`reset`, oldest first (a copy)."""
+        return self._state.log.snapshot()
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        """Queued behaviour not used yet, one item per remaining use."""
+        return self._state.scenario.pending()
+
+    def reset(self) -> None:
+        """Clear queued faults, the request log and rate-limit windows.
+
+        Issued access tokens stay valid, and tokens expired or revoked by
+        :meth:`expire_tokens` / :meth:`revoke_tokens` become valid again.
+        """
+        self._state.scenario.clear()
+        self._state.log.clear()
+        self._state.limiter.clear()
+        self._state.tokens.restore_all()
+
+    # -- scenario -------------------------------------------------------------------------
+
+    def queue_error(self, code: int, message: str | None = None, *, times: int = 1) -> None:
+        """Answer the next chat request(s) with a Qianfan error given by its v1 code.
+
+        v1 routes get HTTP 200 ``{"error_code", "error_msg", "id"}``; v2 gets the
+        documented equivalent (e.g. 336501 → 429 ``rpm_rate_limit_exceeded``; see
+        :mod:`~langchain_qianfan_free.emulator.errors`).
+
+        Args:
+            code: v1 error code, e.g. 336501, 18, 2, 336100, 110, 336003.
+            message: Error text; default the documented text for ``code``.
+            times: How many requests get it.
+        """
+        self._state.scenario.push(ErrorFault(code, message), times)
+
+    def queue_http_status(self, status: int, body: str | bytes = b"", *,
+                          headers: Mapping[str, str] | None = None, times: int = 1) -> None:
+        """Answer the next chat request(s) with a raw HTTP status (e.g. a 502 HTML page).
+
+        Args:
+            status: HTTP status, 200-599.
+            body: Response body (``str`` is sent as UTF-8); its Content-Type is guessed
+                (HTML, JSON or text) unless ``headers`` sets one.
+            headers: Extra response headers.
+            times: How many requests get it.
+        """
+        raw = body.encode("utf-8") if isinstance(body, str) else body
+        self._state.scenario.push(HttpStatusFault(status, raw, make_headers(headers)), times)
+
+    def queue_slow(self, seconds: float, *, times: int = 1) -> None:
+        """Delay the first byte of the next answer(s) by ``seconds``."""
+        self._state.scenario.push(SlowFault(seconds), times)
+
+    def queue_disconnect(self, *, after_events: int | None = None, times: int = 1) -> None:
+        """Drop the connection of the next chat request(s).
+
+        Args:
+            after_events: ``None``: close without any answer. ``N``: for a stream, send
+                ``N`` events then drop the connection with no terminator (a non-stream
+                request is dropped without answer).
+            times: How many requests get it.
+        """
+        self._state.scenario.push(DisconnectFault(after_events), times)
+
+    def queue_malformed_json(self, *, times: int = 1) -> None:
+        """Answer HTTP 200 with a body that is not JSON (a stream: one event that is not JSON)."""
+        self._state.scenario.push(MalformedJsonFault(), times)
+
+    def queue_stream_error(self, code: int, *, after_events: int = 1,
+                           message: str | None = None, times: int = 1) -> None:
+        """Fail a stream after ``after_events`` events.
+
+        v1 sends a bare JSON line ``{"error_code", "error_msg", "id"}`` (no ``data:``);
+        v2 a ``data: {"error": {...}}`` event; then the answer ends. A non-stream
+        request gets the error as a normal error answer.
+        """
+        self._state.scenario.push(StreamErrorFault(code, after_events, message), times)
+
+    def queue_reply(self, text: str, *, finish_reason: str | None = None,
+                    times: int = 1) -> None:
+        """Reply ``text`` to the next chat request(s); ``stop`` and token limits still apply.
+
+        Args:
+            text: Reply text.
+            finish_reason: Reported when the text is not cut; default the protocol's
+                natural value (v1 ``normal``, v2 ``stop``).
+            times: How many requests get it.
+        """
+        self._state.scenario.push(ReplyFault(text, finish_reason), times)
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far now answers 111 ``Access token expired``."""
+        self._state.tokens.expire_all()
+
+    def revoke_tokens(self) -> None:
+        """Every access token issued so far now answers 110 (invalid)."""
+        self._state.tokens.revoke_all()

@@ -1,0 +1,80 @@
+"""The v1 (wenxinworkshop) answer formats: reference §3.1, §3.3 and §4.1, §5.1.
+
+Errors are HTTP 200 bodies ``{"error_code", "error_msg", "id"}``. A stream is
+``data: {json}`` events, each with ``sentence_id``, ``is_end`` and ``usage``
+(non-final events report ``completion_tokens: 0``), ending with an ``is_end: true``
+event whose ``result`` is empty; there is no ``[DONE]``. A mid-stream error is a bare
+JSON line without ``data:``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_qianfan_free.emulator.errors import EmulatedError
+from langchain_qianfan_free.emulator.ratelimit import RateStatus
+from langchain_qianfan_free.emulator.records import ProtocolName
+from langchain_qianfan_free.emulator.replies import Reply, chunk_text
+from langchain_qianfan_free.emulator.wire import AnswerMeta, dumps, sse_event
+
+__all__ = ["V1Wire"]
+
+
+class V1Wire:
+    """v1 answer formats (see module docstring)."""
+
+    name: ProtocolName = "v1"
+
+    def error(self, error: EmulatedError, answer_id: str) -> tuple[int, dict[str, Any]]:
+        """HTTP 200 with ``error_code``, ``error_msg`` and ``id``."""
+        return 200, {"error_code": error.code, "error_msg": error.message, "id": answer_id}
+
+    @staticmethod
+    def _base(meta: AnswerMeta) -> dict[str, Any]:
+        return {"id": meta.answer_id, "object": "chat.completion", "created": meta.created}
+
+    @staticmethod
+    def _moderation(reply: Reply) -> dict[str, Any]:
+        if reply.input_flagged:
+            return {"need_clear_history": True, "ban_round": -1}
+        return {"need_clear_history": False}
+
+    def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
+        """The §3.1 body."""
+        return {**self._base(meta), "result": reply.text,
+                "is_truncated": reply.truncated, **self._moderation(reply),
+                "finish_reason": reply.finish_reason or "normal", "usage": reply.usage()}
+
+    def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
+        """The §3.3 events: one per text piece, then the ``is_end`` event."""
+        partial_usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": 0,
+                         "total_tokens": reply.prompt_tokens}
+        pieces = chunk_text(reply.text, chunk_chars)
+        events = [
+            sse_event({**self._base(meta), "sentence_id": index, "is_end": False,
+                       "is_truncated": False, "result": piece, **self._moderation(reply),
+                       "finish_reason": "normal", "usage": partial_usage})
+            for index, piece in enumerate(pieces)
+        ]
+        events.append(sse_event({
+            **self._base(meta), "sentence_id": len(pieces), "is_end": True,
+            "is_truncated": reply.truncated, "result": "", **self._moderation(reply),
+            "finish_reason": reply.finish_reason or "normal", "usage": reply.usage()}))
+        return events
+
+    def stream_end(self) -> bytes:
+        """v1 streams end with the ``is_end`` event itself."""
+        return b""
+
+    def stream_error(self, error: EmulatedError, answer_id: str) -> bytes:
+        """A bare JSON line, without ``data:``."""
+        return dumps(self.error(error, answer_id)[1]) + b"\n"
+
+    def rate_headers(self, status: RateStatus) -> dict[str, str]:
+        """§5.1 headers."""
+        return {
+            "X-Ratelimit-Limit-Requests": str(status.limit_requests),
+            "X-Ratelimit-Limit-Tokens": str(status.limit_tokens),
+            "X-Ratelimit-Remaining-Requests": str(status.remaining_requests),
+            "X-Ratelimit-Remaining-Tokens": str(status.remaining_tokens),
+        }

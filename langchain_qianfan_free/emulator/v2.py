@@ -1,0 +1,85 @@
+"""The v2 (OpenAI-compatible) answer formats: reference §7.3-§7.5.
+
+Errors use the HTTP status and ``{"error": {"code", "message", "type"}, "id"}``. A
+stream is ``chat.completion.chunk`` events: the first delta carries the role, the
+last content chunk the ``finish_reason``; with ``stream_options.include_usage`` a
+final chunk with ``"choices": []`` carries ``usage`` (``usage`` is ``null``
+elsewhere); then ``data: [DONE]``. Moderation: ``flag`` 2 and ``ban_round`` -1 on
+unsafe input, else ``flag`` 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_qianfan_free.emulator.errors import EmulatedError
+from langchain_qianfan_free.emulator.ratelimit import RateStatus
+from langchain_qianfan_free.emulator.records import ProtocolName
+from langchain_qianfan_free.emulator.replies import Reply, chunk_text
+from langchain_qianfan_free.emulator.wire import AnswerMeta, sse_event
+
+__all__ = ["V2Wire"]
+
+
+def _moderation(reply: Reply) -> dict[str, Any]:
+    return {"flag": 2, "ban_round": -1} if reply.input_flagged else {"flag": 0}
+
+
+class V2Wire:
+    """v2 answer formats (see module docstring)."""
+
+    name: ProtocolName = "v2"
+
+    def error(self, error: EmulatedError, answer_id: str) -> tuple[int, dict[str, Any]]:
+        """The documented HTTP status with the ``error`` object and ``id``."""
+        v2 = error.v2
+        return v2.status, {"error": {"code": v2.code, "message": v2.message, "type": v2.type},
+                           "id": answer_id}
+
+    @staticmethod
+    def _base(meta: AnswerMeta, obj: str) -> dict[str, Any]:
+        return {"id": meta.answer_id, "object": obj, "created": meta.created,
+                "model": meta.model}
+
+    def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
+        """The §7.3 body."""
+        choice = {"index": 0, "message": {"role": "assistant", "content": reply.text},
+                  "finish_reason": reply.finish_reason or "stop", **_moderation(reply)}
+        return {**self._base(meta, "chat.completion"), "choices": [choice],
+                "usage": reply.usage()}
+
+    def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
+        """The §7.4 chunks (without ``[DONE]``)."""
+        pieces = chunk_text(reply.text, chunk_chars) or [""]
+        events = []
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+            choice = {"index": 0, "delta": delta,
+                      "finish_reason": (reply.finish_reason or "stop") if last else None,
+                      **_moderation(reply)}
+            events.append(sse_event({**self._base(meta, "chat.completion.chunk"),
+                                     "choices": [choice], "usage": None}))
+        if meta.include_usage:
+            events.append(sse_event({**self._base(meta, "chat.completion.chunk"),
+                                     "choices": [], "usage": reply.usage()}))
+        return events
+
+    def stream_end(self) -> bytes:
+        """``data: [DONE]``."""
+        return b"data: [DONE]\n\n"
+
+    def stream_error(self, error: EmulatedError, answer_id: str) -> bytes:
+        """A ``data:`` event holding the error object."""
+        return sse_event(self.error(error, answer_id)[1])
+
+    def rate_headers(self, status: RateStatus) -> dict[str, str]:
+        """v2 headers: one token budget shared by input and output (see docs)."""
+        return {
+            "X-Ratelimit-Limit-Requests": str(status.limit_requests),
+            "X-Ratelimit-Limit-Input-Tokens": str(status.limit_tokens),
+            "X-Ratelimit-Limit-Output-Tokens": str(status.limit_tokens),
+            "X-Ratelimit-Remaining-Requests": str(status.remaining_requests),
+            "X-Ratelimit-Remaining-Input-Tokens": str(status.remaining_tokens),
+            "X-Ratelimit-Remaining-Output-Tokens": str(status.remaining_tokens),
+        }

@@ -1,0 +1,360 @@
+"""Request checks for both chat protocols: pure functions from body bytes to a request.
+
+:func:`validate_v1` follows reference §2.1/§2.2 and checklist §9.2; :func:`validate_v2`
+follows §7.2 and, for message order, the v1 rules (v2 alternation is unconfirmed in
+the reference; the SDK's own mock enforces it, so we do too). Shared parameter
+checks (ranges, ``stop``, types) raise v1 code 336003, which translates to v2
+``400 invalid_argument``; input limits raise 336007/336103 (v2
+``characters_too_long``/``tokens_too_long``). Each function returns either a
+:class:`ChatRequest` or the :class:`EmulatedError` to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error, v2_only_error
+from langchain_qianfan_free.emulator.estimate import estimate_tokens
+from langchain_qianfan_free.emulator.models import ModelLimits
+
+__all__ = ["ChatMessage", "ChatRequest", "parse_body", "validate_v1", "validate_v2"]
+
+_MAX_STOP_ITEMS = 4
+_MAX_STOP_CHARS = 20
+_SEED_MAX = 2147483647
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One conversation message with its text."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A valid chat request, protocol-neutral.
+
+    Attributes:
+        model: The model as the caller named it (v1 endpoint or v2 id).
+        limits: Limits of that model.
+        system: System text ('' when none).
+        messages: The conversation without the system text.
+        stream: Whether the answer is streamed.
+        include_usage: v2 ``stream_options.include_usage``.
+        stop: Stop strings.
+        max_output_tokens: Requested output limit, ``None`` for the model default.
+    """
+
+    model: str
+    limits: ModelLimits
+    system: str
+    messages: tuple[ChatMessage, ...]
+    stream: bool = False
+    include_usage: bool = False
+    stop: tuple[str, ...] = ()
+    max_output_tokens: int | None = None
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """System text and every message content (what input limits count)."""
+        return (self.system, *(message.content for message in self.messages))
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Estimated input tokens."""
+        return sum(estimate_tokens(text) for text in self.texts)
+
+
+def parse_body(body: bytes) -> Any:
+    """The body as JSON, or ``None`` when it is empty or not JSON (UTF-8)."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+# -- shared field checks ------------------------------------------------------------------
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _invalid(message: str) -> EmulatedError:
+    return qianfan_error(336003, message)
+
+
+@dataclass(frozen=True)
+class _Range:
+    name: str
+    low: float
+    high: float
+    low_open: bool = False
+
+    def check(self, body: dict[str, Any]) -> EmulatedError | None:
+        if self.name not in body:
+            return None
+        value = body[self.name]
+        fits = _is_number(value) and (
+            (value > self.low if self.low_open else value >= self.low) and value <= self.high)
+        if fits:
+            return None
+        interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return _invalid(f"{self.name} must be a number in {interval}, got {json.dumps(value)}")
+
+
+_RANGES = (
+    _Range("temperature", 0, 1, low_open=True),
+    _Range("top_p", 0, 1),
+    _Range("penalty_score", 1, 2),
+    _Range("frequency_penalty", -2, 2),
+    _Range("presence_penalty", -2, 2),
+)
+
+
+def _bind(rule: _Range, data: dict[str, Any]) -> Callable[[], EmulatedError | None]:
+    return lambda: rule.check(data)
+
+
+def _check_type(body: dict[str, Any], name: str, kind: type, label: str) -> EmulatedError | None:
+    if name in body and not isinstance(body[name], kind):
+        return _invalid(f"{name} must be {label}, got {json.dumps(body[name])}")
+    return None
+
+
+def _check_tokens(body: dict[str, Any], name: str, limits: ModelLimits) -> EmulatedError | None:
+    if name not in body:
+        return None
+    value = body[name]
+    if _is_int(value) and 2 <= value <= limits.max_output_tokens:
+        return None
+    return _invalid(f"{name} must be an integer in [2, {limits.max_output_tokens}], "
+                    f"got {json.dumps(value)}")
+
+
+def _check_stop(body: dict[str, Any]) -> EmulatedError | None:
+    if "stop" not in body:
+        return None
+    stop = body["stop"]
+    if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
+        return _invalid("stop must be a list of strings")
+    if len(stop) > _MAX_STOP_ITEMS:
+        return _invalid(f"stop must have at most {_MAX_STOP_ITEMS} elements, got {len(stop)}")
+    for item in stop:
+        if len(item) > _MAX_STOP_CHARS:
+            return _invalid(f"each stop string must have at most {_MAX_STOP_CHARS} characters, "
+                            f"got {len(item)}")
+    return None
+
+
+def _check_all(checks: Sequence[Callable[[], EmulatedError | None]]) -> EmulatedError | None:
+    for check in checks:
+        error = check()
+        if error is not None:
+            return error
+    return None
+
+
+def _check_limits(request: ChatRequest) -> EmulatedError | None:
+    limits = request.limits
+    if sum(len(text) for text in request.texts) > limits.max_input_chars:
+        return qianfan_error(336007, f"the max input characters is {limits.max_input_chars}")
+    if request.prompt_tokens > limits.max_input_tokens:
+        return qianfan_error(336103)
+    return None
+
+
+def _drop_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    """Top-level ``null`` values count as absent (OpenAI-style clients send them)."""
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def _blank(value: Any) -> bool:
+    return not isinstance(value, str) or not value.strip()
+
+
+# -- v1 -----------------------------------------------------------------------------------
+
+_V1_EVEN = "the role of message with even index in the messages must be user or function"
+_V1_ODD = "the role of message with odd index in the messages must be assistant"
+_V1_EMPTY = "message content can not be empty"
+
+
+def _v1_messages(raw: list[Any]) -> tuple[ChatMessage, ...] | EmulatedError:
+    if not raw or len(raw) % 2 == 0:
+        return qianfan_error(336006, "the length of messages must be an odd number")
+    if not all(isinstance(message, dict) for message in raw):
+        return qianfan_error(336001, "each message must be a JSON object")
+    for index, message in enumerate(raw):
+        role = message.get("role")
+        if index % 2 == 0 and not (role == "user" or (role == "function" and index > 0)):
+            return qianfan_error(336006, _V1_EVEN)
+        if index % 2 == 1 and role != "assistant":
+            return qianfan_error(336006, _V1_ODD)
+    messages = []
+    for message in raw:
+        content = message.get("content")
+        if _blank(content):
+            if message["role"] == "assistant" and "function_call" in message:
+                content = ""
+            else:
+                return _invalid(_V1_EMPTY)
+        if message["role"] == "function" and _blank(message.get("name")):
+            return _invalid("the name of a function message can not be empty")
+        messages.append(ChatMessage(message["role"], content))
+    return tuple(messages)
+
+
+def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest | EmulatedError:
+    """Check a v1 chat body (reference §2, checklist §9.2); unknown keys are ignored.
+
+    Args:
+        body: Raw request body.
+        endpoint: The ``/chat/{endpoint}`` path segment.
+        limits: Limits of the model behind ``endpoint``.
+    """
+    data = parse_body(body)
+    if data is None:
+        return qianfan_error(336002)
+    if isinstance(data, dict):
+        data = _drop_nulls(data)
+    if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
+        return qianfan_error(336001)
+    messages = _v1_messages(data["messages"])
+    if isinstance(messages, EmulatedError):
+        return messages
+    error = _check_all([
+        lambda: _check_type(data, "system", str, "a string"),
+        lambda: _check_type(data, "user_id", str, "a string"),
+        lambda: _check_type(data, "stream", bool, "a boolean"),
+        *(_bind(rule, data) for rule in _RANGES),
+        lambda: _check_stop(data),
+        lambda: _check_tokens(data, "max_output_tokens", limits),
+        lambda: _check_tokens(data, "min_output_tokens", limits),
+    ])
+    if error is not None:
+        return error
+    request = ChatRequest(
+        model=endpoint, limits=limits, system=data.get("system", ""), messages=messages,
+        stream=data.get("stream", False), stop=tuple(data.get("stop", ())),
+        max_output_tokens=data.get("max_output_tokens"))
+    return _check_limits(request) or request
+
+
+# -- v2 -----------------------------------------------------------------------------------
+
+def _v2_invalid_messages(message: str) -> EmulatedError:
+    return v2_only_error(400, "invalid_messages", message, v1_code=336006)
+
+
+def _v2_text(content: Any) -> str | None:
+    """Text of a v2 content: a string or a list of ``{"type": "text", "text": ...}`` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(
+            isinstance(part, dict) and part.get("type") == "text"
+            and isinstance(part.get("text"), str) for part in content):
+        return "".join(part["text"] for part in content)
+    return None
+
+
+def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedError:
+    if not isinstance(raw, list) or not all(isinstance(message, dict) for message in raw):
+        return _v2_invalid_messages("messages must be a list of message objects")
+    system = ""
+    if raw and raw[0].get("role") == "system":
+        text = _v2_text(raw[0].get("content"))
+        if text is None:
+            return _v2_invalid_messages("system message content must be a string")
+        system, raw = text, raw[1:]
+    if any(message.get("role") == "system" for message in raw):
+        return _v2_invalid_messages("a system message is only allowed as the first message")
+    if not raw or len(raw) % 2 == 0:
+        return _v2_invalid_messages(
+            "the length of messages (after the optional system message) must be an odd number")
+    messages = []
+    for index, message in enumerate(raw):
+        role = message.get("role")
+        if index % 2 == 0 and not (role == "user" or (role == "tool" and index > 0)):
+            return _v2_invalid_messages(
+                "the role of message with even index in the messages must be user or tool")
+        if index % 2 == 1 and role != "assistant":
+            return _v2_invalid_messages(
+                "the role of message with odd index in the messages must be assistant")
+        text = _v2_text(message.get("content"))
+        if text is None or not text.strip():
+            if not (role == "assistant" and message.get("tool_calls")):
+                return _v2_invalid_messages(_V1_EMPTY)
+            text = ""
+        messages.append(ChatMessage(role, text))
+    return system, tuple(messages)
+
+
+def _check_seed(data: dict[str, Any]) -> EmulatedError | None:
+    if "seed" not in data:
+        return None
+    seed = data["seed"]
+    if _is_int(seed) and 0 < seed < _SEED_MAX:
+        return None
+    return _invalid(f"seed must be an integer in (0, {_SEED_MAX}), got {json.dumps(seed)}")
+
+
+def _check_stream_options(data: dict[str, Any]) -> EmulatedError | None:
+    options = data.get("stream_options")
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        return _invalid("stream_options must be an object")
+    return _check_type(options, "include_usage", bool, "a boolean")
+
+
+def validate_v2(body: bytes,
+                resolve: Callable[[str], ModelLimits | None]) -> ChatRequest | EmulatedError:
+    """Check a v2 ``/chat/completions`` body (reference §7.2); unknown keys are ignored.
+
+    Args:
+        body: Raw request body.
+        resolve: Looks a ``model`` id up; ``None`` for an unknown model.
+    """
+    data = parse_body(body)
+    if not isinstance(data, dict):
+        return qianfan_error(336002)
+    data = _drop_nulls(data)
+    model = data.get("model")
+    if not isinstance(model, str) or not model:
+        return v2_only_error(400, "invalid_model", "model is empty", v1_code=336001)
+    limits = resolve(model)
+    if limits is None:
+        return qianfan_error(3)  # translates to 401 invalid_model
+    parsed = _v2_messages(data.get("messages"))
+    if isinstance(parsed, EmulatedError):
+        return parsed
+    system, messages = parsed
+    error = _check_all([
+        lambda: _check_type(data, "user", str, "a string"),
+        lambda: _check_type(data, "stream", bool, "a boolean"),
+        lambda: _check_stream_options(data),
+        *(_bind(rule, data) for rule in _RANGES),
+        lambda: _check_stop(data),
+        lambda: _check_tokens(data, "max_tokens", limits),
+        lambda: _check_tokens(data, "max_completion_tokens", limits),
+        lambda: _check_seed(data),
+    ])
+    if error is not None:
+        return error
+    options = data.get("stream_options") or {}
+    request = ChatRequest(
+        model=model, limits=limits, system=system, messages=messages,
+        stream=data.get("stream", False), include_usage=options.get("include_usage", False),
+        stop=tuple(data.get("stop", ())),
+        max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")))
+    return _check_limits(request) or request
