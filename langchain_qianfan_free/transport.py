@@ -21,6 +21,7 @@ underlying library exceptions quote the URL, which holds the v1 access token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -206,12 +207,14 @@ class SyncTransport:
                         )
                         return
                     decoder = SSEDecoder()
-                    for raw in self._chunks(response, request, call.timeout):
+                    chunks = self._chunks(response, request, call.timeout)
+                    for raw in chunks:
                         for payload in decoder.feed(raw):
                             reply = call.protocol.parse_event(payload, headers)
                             delivered = True
                             yield Answer(reply, headers)
                             if reply.done:
+                                _drain(chunks)
                                 return
                     for payload in decoder.close():
                         reply = call.protocol.parse_event(payload, headers)
@@ -372,12 +375,14 @@ class AsyncTransport:
                         )
                         return
                     decoder = SSEDecoder()
-                    async for raw in self._chunks(response, request, call.timeout):
+                    chunks = self._chunks(response, request, call.timeout)
+                    async for raw in chunks:
                         for payload in decoder.feed(raw):
                             reply = call.protocol.parse_event(payload, headers)
                             delivered = True
                             yield Answer(reply, headers)
                             if reply.done:
+                                await _adrain(chunks)
                                 return
                     for payload in decoder.close():
                         reply = call.protocol.parse_event(payload, headers)
@@ -436,6 +441,24 @@ class AsyncTransport:
                 yield raw
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             raise _network_error(exc, request, timeout) from None
+
+
+def _drain(chunks: Iterator[bytes]) -> None:
+    """Read what follows the final event (the body's end) so the connection is reused.
+
+    The answer is complete at this point, so a failure here only costs the
+    connection, not the answer.
+    """
+    with contextlib.suppress(QianfanError):
+        for _ in chunks:
+            pass
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    """Async twin of :func:`_drain`."""
+    with contextlib.suppress(QianfanError):
+        async for _ in chunks:
+            pass
 
 
 def _aiohttp_error() -> type[Exception]:

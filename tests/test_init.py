@@ -39,3 +39,13 @@ def test_import_does_not_load_aiohttp_or_the_emulator() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_pytest_plugin_import_stays_light() -> None:
+    code = (
+        "import sys\n"
+        "import langchain_qianfan_free.emulator.pytest_plugin\n"
+        "print('langchain_core' in sys.modules, 'aiohttp' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

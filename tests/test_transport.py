@@ -263,3 +263,29 @@ def test_v1_access_token_is_redacted_from_errors(qianfan_emulator, mode) -> None
     used = [r.query["access_token"] for r in qianfan_emulator.requests if r.protocol == "v1"]
     for secret in (*used, token, qianfan_emulator.ak, qianfan_emulator.sk):
         assert secret not in text
+
+
+# ------------------------------------------------------------------ connections
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_calls_share_one_pooled_connection(qianfan_emulator, protocol, mode) -> None:
+    model = make_model(qianfan_emulator, protocol)
+
+    async def several() -> None:
+        for _ in range(4):
+            if mode == "ainvoke":
+                await model.ainvoke("hi")
+            else:
+                async for _chunk in model.astream("hi"):
+                    pass
+
+    if mode in ("ainvoke", "astream"):
+        asyncio.run(several())
+    else:
+        for _ in range(4):
+            call(model, mode, "hi")
+    clients = {r.client for r in qianfan_emulator.requests}
+    assert len([r for r in qianfan_emulator.requests if r.protocol == protocol]) == 4
+    assert len(clients) == 1, clients
