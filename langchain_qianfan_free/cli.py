@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_qianfan_free.chat_models import ChatQianfan
-from langchain_qianfan_free.errors import QianfanError
+from langchain_qianfan_free.errors import QianfanError, redact
 
 __all__ = ["main"]
 
@@ -78,11 +78,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("\nqianfan-chat: interrupted\n")
         return 130
     except (QianfanError, ValueError) as error:
-        sys.stdout.flush()
-        message = " ".join(str(error).split())
-        sys.stderr.write(f"qianfan-chat: error: {message}\n")
-        return 1
+        return _fail(str(error))
+    except Exception as error:  # noqa: BLE001 (a CLI shows one line, never a traceback)
+        return _fail(f"{type(error).__name__}: {error}")
     return 0
+
+
+def _fail(message: str) -> int:
+    sys.stdout.flush()
+    sys.stderr.write(f"qianfan-chat: error: {redact(' '.join(message.split()))}\n")
+    return 1
 
 
 def _settings(protocol: str, stack: contextlib.ExitStack) -> dict[str, Any]:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
 _POOL_SIZE = 32
-_STREAM_TYPES = ("text/event-stream",)
+_JSON_TYPES = ("application/json",)
 
 
 class _Parser(Protocol):
@@ -85,8 +85,13 @@ class Answer:
 
 
 def _is_stream(status: int, headers: Mapping[str, str]) -> bool:
-    content_type = headers.get("Content-Type") or headers.get("content-type") or ""
-    return status == 200 and content_type.startswith(_STREAM_TYPES)
+    """A 200 answer to a stream request is an event stream unless it says it is JSON.
+
+    (v1 errors arrive as HTTP 200 ``application/json``; a server that labels its
+    events oddly, or not at all, is still read as events.)
+    """
+    content_type = (headers.get("Content-Type") or headers.get("content-type") or "").lower()
+    return status == 200 and not content_type.startswith(_JSON_TYPES)
 
 
 def _unfinished(request: HttpRequest) -> QianfanConnectionError:

@@ -289,3 +289,17 @@ def test_calls_share_one_pooled_connection(qianfan_emulator, protocol, mode) -> 
     clients = {r.client for r in qianfan_emulator.requests}
     assert len([r for r in qianfan_emulator.requests if r.protocol == protocol]) == 4
     assert len(clients) == 1, clients
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream"])
+def test_events_are_read_whatever_the_stream_is_labelled(qianfan_emulator, content_type) -> None:
+    events = (
+        'data: {"id":"as-1","choices":[{"index":0,"delta":{"content":"你好"}}]}\n\n'
+        'data: {"id":"as-1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        'data: {"id":"as-1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,'
+        '"total_tokens":3}}\n\ndata: [DONE]\n\n'
+    )
+    qianfan_emulator.queue_http_status(200, events, headers={"Content-Type": content_type})
+    message, _ = call(make_model(qianfan_emulator, "v2"), "stream", "hi")
+    assert message.content == "你好"
+    assert message.usage_metadata["total_tokens"] == 3

@@ -44,8 +44,18 @@ _HOMES = {
     "QianfanEmulator": "server",
     "RecordedRequest": "records",
     **dict.fromkeys(
-        ("DisconnectFault", "ErrorFault", "Fault", "HttpStatusFault", "MalformedJsonFault",
-         "ReplyFault", "SlowFault", "StreamErrorFault"), "scenario"),
+        (
+            "DisconnectFault",
+            "ErrorFault",
+            "Fault",
+            "HttpStatusFault",
+            "MalformedJsonFault",
+            "ReplyFault",
+            "SlowFault",
+            "StreamErrorFault",
+        ),
+        "scenario",
+    ),
 }
 
 

@@ -52,8 +52,9 @@ def reject_iam(request: SignedRequest) -> str | EmulatedError:
     return qianfan_error(14)
 
 
-def authenticate_v1(request: SignedRequest, tokens: TokenStore,
-                    iam: IamVerifier = reject_iam) -> str | EmulatedError:
+def authenticate_v1(
+    request: SignedRequest, tokens: TokenStore, iam: IamVerifier = reject_iam
+) -> str | EmulatedError:
     """Authenticate a v1 chat request.
 
     With both ``Authorization`` and ``x-bce-date`` headers the request is in IAM mode
@@ -68,8 +69,9 @@ def authenticate_v1(request: SignedRequest, tokens: TokenStore,
     return tokens.check(token)
 
 
-def authenticate_v2(headers: Mapping[str, str], api_keys: Collection[str],
-                    app_ids: Collection[str]) -> str | EmulatedError:
+def authenticate_v2(
+    headers: Mapping[str, str], api_keys: Collection[str], app_ids: Collection[str]
+) -> str | EmulatedError:
     """Authenticate a v2 request: ``Authorization: Bearer <key>`` and optional ``appid``.
 
     Returns:

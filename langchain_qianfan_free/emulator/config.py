@@ -59,7 +59,8 @@ class EmulatorConfig:
     api_keys: tuple[str, ...] = field(default=(DEFAULT_API_KEY,), repr=False)
     app_ids: tuple[str, ...] = (DEFAULT_APP_ID,)
     credentials: Mapping[str, str] = field(
-        default_factory=lambda: {DEFAULT_AK: DEFAULT_SK}, repr=False)
+        default_factory=lambda: {DEFAULT_AK: DEFAULT_SK}, repr=False
+    )
     token_ttl: int = 2592000
     rpm: int = 300
     tpm: int = 300000
@@ -108,11 +109,17 @@ class EmulatorConfig:
         else:
             models = dict.fromkeys(_strings("custom_models", custom_models))
         return cls(
-            host=host, port=port,
+            host=host,
+            port=port,
             api_keys=_strings("api_keys", api_keys) if api_keys is not None else (DEFAULT_API_KEY,),
             app_ids=_strings("app_ids", app_ids) if app_ids is not None else (DEFAULT_APP_ID,),
             credentials=dict(credentials) if credentials is not None else {DEFAULT_AK: DEFAULT_SK},
-            token_ttl=token_ttl, rpm=rpm, tpm=tpm, custom_models=models,
+            token_ttl=token_ttl,
+            rpm=rpm,
+            tpm=tpm,
+            custom_models=models,
             unsafe_input_words=tuple(unsafe_input_words),
             unsafe_output_words=tuple(unsafe_output_words),
-            stream_chunk_chars=stream_chunk_chars, seed=seed)
+            stream_chunk_chars=stream_chunk_chars,
+            seed=seed,
+        )

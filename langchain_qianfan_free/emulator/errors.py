@@ -116,15 +116,21 @@ class _Row:
 
 _RATE_RPM = _Row(429, "rpm_rate_limit_exceeded", _RATE_LIMITED, "Rate limit reached for RPM")
 _RATE_TPM = _Row(429, "tpm_rate_limit_exceeded", _RATE_LIMITED, "Rate limit reached for TPM")
-_RATE_APP = _Row(429, "user_rate_limit_exceeded", _RATE_LIMITED,
-                 "qps request limit by APP ID reached")
-_RATE_CLUSTER = _Row(429, "cluster_rate_limit_exceeded", _RATE_LIMITED,
-                     "request limit by resouce cluster reached")
+_RATE_APP = _Row(
+    429, "user_rate_limit_exceeded", _RATE_LIMITED, "qps request limit by APP ID reached"
+)
+_RATE_CLUSTER = _Row(
+    429, "cluster_rate_limit_exceeded", _RATE_LIMITED, "request limit by resouce cluster reached"
+)
 _INTERNAL_ROW = _Row(500, "internal_error", _INTERNAL)
 _IAM = _Row(401, "invalid_iam_token", _ACCESS_DENIED, "IAM Certification failed")
 _PERMISSION = _Row(401, "no_parameter_permission", _ACCESS_DENIED)
-_MODEL = _Row(401, "invalid_model", _ACCESS_DENIED,
-              "The model does not exist or you do not have access to it.")
+_MODEL = _Row(
+    401,
+    "invalid_model",
+    _ACCESS_DENIED,
+    "The model does not exist or you do not have access to it.",
+)
 _OVERDUE = _Row(403, "account_overdue", _ACCESS_DENIED)
 _ARGUMENT = _Row(400, "invalid_argument", _INVALID_REQUEST)
 
@@ -144,8 +150,7 @@ V2_TRANSLATION: dict[int, _Row] = {
     336006: _Row(400, "invalid_messages", _INVALID_REQUEST),
     336007: _Row(400, "characters_too_long", _INVALID_REQUEST),
     336103: _Row(400, "tokens_too_long", _INVALID_REQUEST, "Prompt tokens too long"),
-    336101: _Row(405, "method_not_supported", _INVALID_REQUEST,
-                 "Only POST requests are accepted"),
+    336101: _Row(405, "method_not_supported", _INVALID_REQUEST, "Only POST requests are accepted"),
 }
 
 
@@ -188,8 +193,9 @@ def qianfan_error(code: int, message: str | None = None) -> EmulatedError:
     return EmulatedError(code, v1_text, translate_to_v2(code, message))
 
 
-def v2_only_error(status: int, code: str, message: str, *, v1_code: int,
-                  error_type: str | None = None) -> EmulatedError:
+def v2_only_error(
+    status: int, code: str, message: str, *, v1_code: int, error_type: str | None = None
+) -> EmulatedError:
     """An error whose v2 form is stated directly (rules that have no exact v1 twin).
 
     Args:
@@ -201,5 +207,6 @@ def v2_only_error(status: int, code: str, message: str, *, v1_code: int,
     """
     if error_type is None:
         error_type = {429: _RATE_LIMITED, 500: _INTERNAL}.get(
-            status, _ACCESS_DENIED if status in (401, 403) else _INVALID_REQUEST)
+            status, _ACCESS_DENIED if status in (401, 403) else _INVALID_REQUEST
+        )
     return EmulatedError(v1_code, message, V2Error(status, code, message, error_type))

@@ -12,8 +12,10 @@ import re
 
 __all__ = ["estimate_tokens", "truncate_to_tokens"]
 
-_CJK = ("\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
-        "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef")
+_CJK = (
+    "\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff"
+    "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+)
 _UNIT = re.compile(f"([{_CJK}])|[^\\s{_CJK}]+")
 
 
@@ -41,5 +43,5 @@ def truncate_to_tokens(text: str, limit: int) -> str:
         else:
             words += 1
         if _cost(cjk, words) > limit:
-            return text[:match.start()].rstrip()
+            return text[: match.start()].rstrip()
     return text

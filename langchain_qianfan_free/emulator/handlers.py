@@ -93,8 +93,12 @@ class EmulatorState:
     def from_config(cls, config: EmulatorConfig) -> EmulatorState:
         """Fresh state for ``config``."""
         ids = IdSource(config.seed)
-        return cls(config=config, models=ModelRegistry(config.custom_models), ids=ids,
-                   tokens=TokenStore(config.credentials, config.token_ttl, ids))
+        return cls(
+            config=config,
+            models=ModelRegistry(config.custom_models),
+            ids=ids,
+            tokens=TokenStore(config.credentials, config.token_ttl, ids),
+        )
 
 
 STATE = web.AppKey("qianfan_emulator_state", EmulatorState)
@@ -116,24 +120,34 @@ def build_app(state: EmulatorState) -> web.Application:
 async def _record(request: web.Request, protocol: ProtocolName) -> bytes:
     body = await request.read()
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    request.app[STATE].log.append(RecordedRequest(
-        method=request.method, path=request.path, query=dict(request.query),
-        headers=request.headers, body=body, json=parse_body(body) if body else None,
-        protocol=protocol, client=f"{peer[0]}:{peer[1]}" if peer else ""))
+    request.app[STATE].log.append(
+        RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=request.headers,
+            body=body,
+            json=parse_body(body) if body else None,
+            protocol=protocol,
+            client=f"{peer[0]}:{peer[1]}" if peer else "",
+        )
+    )
     return body
 
 
-def _json_response(status: int, data: Any, headers: Mapping[str, str] | None = None
-                   ) -> web.Response:
-    return web.Response(status=status, body=dumps(data), content_type=_JSON,
-                        headers=headers)
+def _json_response(
+    status: int, data: Any, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(status=status, body=dumps(data), content_type=_JSON, headers=headers)
 
 
 async def _handle_token(request: web.Request) -> web.StreamResponse:
     await _record(request, "token")
     if request.method not in ("GET", "POST"):
-        return _json_response(405, {"error": "invalid_request",
-                                    "error_description": "only GET and POST are supported"})
+        return _json_response(
+            405,
+            {"error": "invalid_request", "error_description": "only GET and POST are supported"},
+        )
     status, data = request.app[STATE].tokens.exchange(request.query)
     return _json_response(status, data)
 
@@ -144,6 +158,7 @@ async def _handle_other(request: web.Request) -> web.StreamResponse:
 
 
 # -- chat pipeline -------------------------------------------------------------------------
+
 
 @dataclass
 class _Call:
@@ -172,8 +187,9 @@ class _Call:
         return _json_response(http_status, data, self.headers(status))
 
     def signed(self) -> SignedRequest:
-        return SignedRequest(self.request.method, self.request.path, self.request.query,
-                             self.request.headers)
+        return SignedRequest(
+            self.request.method, self.request.path, self.request.query, self.request.headers
+        )
 
 
 async def _handle_v1(request: web.Request) -> web.StreamResponse:
@@ -206,8 +222,9 @@ async def _handle_v2(request: web.Request) -> web.StreamResponse:
     return await _answer(call, lambda: validate_v2(call.body, call.state.models.v2_model))
 
 
-async def _answer(call: _Call, validate: Callable[[], ChatRequest | EmulatedError]
-                  ) -> web.StreamResponse:
+async def _answer(
+    call: _Call, validate: Callable[[], ChatRequest | EmulatedError]
+) -> web.StreamResponse:
     state = call.state
     fault = state.scenario.take()
     if isinstance(fault, SlowFault):
@@ -221,9 +238,11 @@ async def _answer(call: _Call, validate: Callable[[], ChatRequest | EmulatedErro
         return call.error(checked)
     call.rate_key = (call.rate_key[0], checked.limits.name)
     reply = compose_reply(
-        checked, scripted=fault if isinstance(fault, ReplyFault) else None,
+        checked,
+        scripted=fault if isinstance(fault, ReplyFault) else None,
         unsafe_input_words=state.config.unsafe_input_words,
-        unsafe_output_words=state.config.unsafe_output_words)
+        unsafe_output_words=state.config.unsafe_output_words,
+    )
     status = state.limiter.admit(call.rate_key, reply.prompt_tokens, reply.total_tokens)
     if status.exceeded:
         return call.error(qianfan_error(336501 if status.exceeded == "rpm" else 336502), status)
@@ -279,29 +298,33 @@ def _malformed(call: _Call) -> web.Response:
     stream = isinstance(data, dict) and data.get("stream") is True
     broken = f'{{"id":"{call.answer_id}","object":"chat.completion","result":"{REPLY_PREFIX}'
     if not stream:
-        return web.Response(status=200, body=broken.encode(), content_type=_JSON,
-                            headers=call.headers())
+        return web.Response(
+            status=200, body=broken.encode(), content_type=_JSON, headers=call.headers()
+        )
     body = b"data: " + broken.encode() + b"\n\n" + call.wire.stream_end()
-    return web.Response(status=200, body=body, content_type="text/event-stream",
-                        headers=call.headers())
+    return web.Response(
+        status=200, body=body, content_type="text/event-stream", headers=call.headers()
+    )
 
 
-async def _stream(call: _Call, events: list[bytes], status: RateStatus,
-                  fault: Fault | None) -> web.StreamResponse:
+async def _stream(
+    call: _Call, events: list[bytes], status: RateStatus, fault: Fault | None
+) -> web.StreamResponse:
     response = web.StreamResponse(status=200, headers=call.headers(status))
     response.content_type = "text/event-stream"
     response.headers["Cache-Control"] = "no-cache"
     await response.prepare(call.request)
     if isinstance(fault, DisconnectFault | StreamErrorFault):
-        events = events[:fault.after_events]
+        events = events[: fault.after_events]
     for event in events:
         await response.write(event)
     if isinstance(fault, DisconnectFault):
         _hang_up(call.request)
         return response
     if isinstance(fault, StreamErrorFault):
-        await response.write(call.wire.stream_error(
-            qianfan_error(fault.code, fault.message), call.answer_id))
+        await response.write(
+            call.wire.stream_error(qianfan_error(fault.code, fault.message), call.answer_id)
+        )
     else:
         end = call.wire.stream_end()
         if end:

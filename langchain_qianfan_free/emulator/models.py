@@ -37,8 +37,13 @@ class ModelLimits:
     @classmethod
     def from_spec(cls, spec: ModelSpec, name: str | None = None) -> ModelLimits:
         """The limits of a catalogue entry (optionally under another name)."""
-        return cls(name or spec.display_name, spec.max_input_chars, spec.max_input_tokens,
-                   spec.max_output_tokens, spec.default_output_tokens)
+        return cls(
+            name or spec.display_name,
+            spec.max_input_chars,
+            spec.max_input_tokens,
+            spec.max_output_tokens,
+            spec.default_output_tokens,
+        )
 
 
 #: Limits for custom models that name no catalogue model (the 8K free models' limits).
@@ -57,8 +62,9 @@ class ModelRegistry:
     """
 
     def __init__(self, custom_models: Mapping[str, str | None] | None = None) -> None:
-        self._v1 = {spec.v1_endpoint: ModelLimits.from_spec(spec)
-                    for spec in MODELS if spec.v1_endpoint}
+        self._v1 = {
+            spec.v1_endpoint: ModelLimits.from_spec(spec) for spec in MODELS if spec.v1_endpoint
+        }
         self._v2 = {spec.v2_id: ModelLimits.from_spec(spec) for spec in MODELS if spec.v2_id}
         for name, base in (custom_models or {}).items():
             limits = self._custom_limits(name, base)
@@ -70,15 +76,19 @@ class ModelRegistry:
         if not name or not name.strip():
             raise ValueError("custom_models: model names must be non-empty strings")
         if base is None:
-            return ModelLimits(name, DEFAULT_LIMITS.max_input_chars,
-                               DEFAULT_LIMITS.max_input_tokens,
-                               DEFAULT_LIMITS.max_output_tokens,
-                               DEFAULT_LIMITS.default_output_tokens)
+            return ModelLimits(
+                name,
+                DEFAULT_LIMITS.max_input_chars,
+                DEFAULT_LIMITS.max_input_tokens,
+                DEFAULT_LIMITS.max_output_tokens,
+                DEFAULT_LIMITS.default_output_tokens,
+            )
         spec = lookup(base)
         if spec is None:
             raise ValueError(
                 f"custom_models: {name!r} maps to {base!r}, which is not a catalogue model; "
-                "use a catalogue name (e.g. 'ERNIE-Speed-8K') or None for default limits")
+                "use a catalogue name (e.g. 'ERNIE-Speed-8K') or None for default limits"
+            )
         return ModelLimits.from_spec(spec, name)
 
     def v1_endpoint(self, endpoint: str) -> ModelLimits | None:

@@ -49,8 +49,7 @@ class RateLimiter:
         clock: Monotonic time source in seconds.
     """
 
-    def __init__(self, rpm: int, tpm: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rpm: int, tpm: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._rpm = rpm
         self._tpm = tpm
         self._clock = clock
@@ -66,8 +65,13 @@ class RateLimiter:
 
     def _status(self, window: deque[tuple[float, int]], exceeded: str | None) -> RateStatus:
         used = sum(tokens for _, tokens in window)
-        return RateStatus(self._rpm, self._tpm, max(self._rpm - len(window), 0),
-                          max(self._tpm - used, 0), exceeded)
+        return RateStatus(
+            self._rpm,
+            self._tpm,
+            max(self._rpm - len(window), 0),
+            max(self._tpm - used, 0),
+            exceeded,
+        )
 
     def admit(self, key: tuple[str, str], prompt_tokens: int, total_tokens: int) -> RateStatus:
         """Admit one request or say which limit it exceeds.

@@ -54,9 +54,11 @@ class Reply:
 
     def usage(self) -> dict[str, int]:
         """The ``usage`` object."""
-        return {"prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens}
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+        }
 
 
 def default_text(request: ChatRequest) -> str:
@@ -77,9 +79,13 @@ def _cut_before(text: str, needles: Sequence[str]) -> int | None:
     return min(found) if found else None
 
 
-def compose_reply(request: ChatRequest, *, scripted: ReplyFault | None,
-                  unsafe_input_words: Sequence[str],
-                  unsafe_output_words: Sequence[str]) -> Reply:
+def compose_reply(
+    request: ChatRequest,
+    *,
+    scripted: ReplyFault | None,
+    unsafe_input_words: Sequence[str],
+    unsafe_output_words: Sequence[str],
+) -> Reply:
     """Compose the answer to a valid request.
 
     Args:
@@ -90,8 +96,7 @@ def compose_reply(request: ChatRequest, *, scripted: ReplyFault | None,
     """
     prompt_tokens = request.prompt_tokens
     if _contains_any(request.texts, unsafe_input_words):
-        return Reply(REFUSAL_TEXT, None, False, True, prompt_tokens,
-                     estimate_tokens(REFUSAL_TEXT))
+        return Reply(REFUSAL_TEXT, None, False, True, prompt_tokens, estimate_tokens(REFUSAL_TEXT))
     text = scripted.text if scripted else default_text(request)
     finish = scripted.finish_reason if scripted else None
     cut = _cut_before(text, unsafe_output_words)
@@ -109,4 +114,4 @@ def compose_reply(request: ChatRequest, *, scripted: ReplyFault | None,
 
 def chunk_text(text: str, size: int) -> list[str]:
     """Split ``text`` into pieces of ``size`` characters (the last may be shorter)."""
-    return [text[start:start + size] for start in range(0, len(text), size)]
+    return [text[start : start + size] for start in range(0, len(text), size)]

@@ -105,15 +105,21 @@ class BackgroundServer:
             self._loop = None
 
     async def _startup(self) -> None:
-        runner = web.AppRunner(self._make_app(), handle_signals=False, access_log=None,
-                               handler_cancellation=True, shutdown_timeout=_SHUTDOWN_GRACE)
+        runner = web.AppRunner(
+            self._make_app(),
+            handle_signals=False,
+            access_log=None,
+            handler_cancellation=True,
+            shutdown_timeout=_SHUTDOWN_GRACE,
+        )
         await runner.setup()
         self._runner = runner
         if runner.server is None:  # pragma: no cover - set by setup()
             raise RuntimeError("aiohttp runner has no server after setup")
         try:
             self._listener = await asyncio.get_running_loop().create_server(
-                runner.server, self._host, self._port)
+                runner.server, self._host, self._port
+            )
         except BaseException:
             await runner.cleanup()
             self._runner = None

@@ -131,8 +131,15 @@ class ReplyFault:
 
 
 #: Any queued behaviour.
-Fault: TypeAlias = (ErrorFault | HttpStatusFault | SlowFault | DisconnectFault
-                    | MalformedJsonFault | StreamErrorFault | ReplyFault)
+Fault: TypeAlias = (
+    ErrorFault
+    | HttpStatusFault
+    | SlowFault
+    | DisconnectFault
+    | MalformedJsonFault
+    | StreamErrorFault
+    | ReplyFault
+)
 
 
 @dataclass

@@ -105,11 +105,20 @@ class QianfanEmulator:
         seed: int | None = None,
     ) -> None:
         self.config = EmulatorConfig.build(
-            host=host, port=port, api_keys=api_keys, app_ids=app_ids,
-            credentials=credentials, token_ttl=token_ttl, rpm=rpm, tpm=tpm,
-            custom_models=custom_models, unsafe_input_words=unsafe_input_words,
-            unsafe_output_words=unsafe_output_words, stream_chunk_chars=stream_chunk_chars,
-            seed=seed)
+            host=host,
+            port=port,
+            api_keys=api_keys,
+            app_ids=app_ids,
+            credentials=credentials,
+            token_ttl=token_ttl,
+            rpm=rpm,
+            tpm=tpm,
+            custom_models=custom_models,
+            unsafe_input_words=unsafe_input_words,
+            unsafe_output_words=unsafe_output_words,
+            stream_chunk_chars=stream_chunk_chars,
+            seed=seed,
+        )
         self._state = EmulatorState.from_config(self.config)
         self._server = BackgroundServer(lambda: build_app(self._state), host, port)
 
@@ -137,15 +146,23 @@ class QianfanEmulator:
     def __enter__(self) -> QianfanEmulator:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.stop()
 
     async def __aenter__(self) -> QianfanEmulator:
         return await asyncio.to_thread(self.start)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        traceback: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         await asyncio.to_thread(self.stop)
 
     def __repr__(self) -> str:
@@ -264,8 +281,14 @@ class QianfanEmulator:
         """
         self._state.scenario.push(ErrorFault(code, message), times)
 
-    def queue_http_status(self, status: int, body: str | bytes = b"", *,
-                          headers: Mapping[str, str] | None = None, times: int = 1) -> None:
+    def queue_http_status(
+        self,
+        status: int,
+        body: str | bytes = b"",
+        *,
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next chat request(s) with a raw HTTP status (e.g. a 502 HTML page).
 
         Args:
@@ -297,8 +320,9 @@ class QianfanEmulator:
         """Answer HTTP 200 with a body that is not JSON (a stream: one event that is not JSON)."""
         self._state.scenario.push(MalformedJsonFault(), times)
 
-    def queue_stream_error(self, code: int, *, after_events: int = 1,
-                           message: str | None = None, times: int = 1) -> None:
+    def queue_stream_error(
+        self, code: int, *, after_events: int = 1, message: str | None = None, times: int = 1
+    ) -> None:
         """Fail a stream after ``after_events`` events.
 
         v1 sends a bare JSON line ``{"error_code", "error_msg", "id"}`` (no ``data:``);
@@ -307,8 +331,7 @@ class QianfanEmulator:
         """
         self._state.scenario.push(StreamErrorFault(code, after_events, message), times)
 
-    def queue_reply(self, text: str, *, finish_reason: str | None = None,
-                    times: int = 1) -> None:
+    def queue_reply(self, text: str, *, finish_reason: str | None = None, times: int = 1) -> None:
         """Reply ``text`` to the next chat request(s); ``stop`` and token limits still apply.
 
         Args:

@@ -21,8 +21,10 @@ from langchain_qianfan_free.emulator.ids import IdSource
 __all__ = ["TokenStore"]
 
 _REFRESH_TTL = 315360000  # ten years, as real refresh tokens show
-_SCOPE = ("public brain_all_scope wenxinworkshop_mgr ai_custom_yiyan_com "
-          "ai_custom_qianfan_bloomz_7b_compressed ai_custom_yiyan_com_eb_instant")
+_SCOPE = (
+    "public brain_all_scope wenxinworkshop_mgr ai_custom_yiyan_com "
+    "ai_custom_qianfan_bloomz_7b_compressed ai_custom_yiyan_com_eb_instant"
+)
 
 
 @dataclass
@@ -43,8 +45,13 @@ class TokenStore:
         clock: Wall-clock time source (seconds since the epoch).
     """
 
-    def __init__(self, credentials: Mapping[str, str], ttl: int, ids: IdSource,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        ttl: int,
+        ids: IdSource,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._credentials = dict(credentials)
         self._ttl = ttl
         self._ids = ids
@@ -66,17 +73,23 @@ class TokenStore:
         """
         grant_type = query.get("grant_type")
         if not grant_type:
-            return 400, {"error": "invalid_request",
-                         "error_description": "missing required parameter: grant_type"}
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "missing required parameter: grant_type",
+            }
         if grant_type != "client_credentials":
-            return 400, {"error": "unsupported_grant_type",
-                         "error_description": "The authorization grant type is not supported"}
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "The authorization grant type is not supported",
+            }
         client_id = query.get("client_id", "")
         if client_id not in self._credentials:
             return 401, {"error": "invalid_client", "error_description": "unknown client id"}
         if query.get("client_secret") != self._credentials[client_id]:
-            return 401, {"error": "invalid_client",
-                         "error_description": "Client authentication failed"}
+            return 401, {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed",
+            }
         return 200, self.issue(client_id)
 
     def issue(self, client_id: str) -> dict[str, Any]:

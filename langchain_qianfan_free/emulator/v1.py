@@ -41,25 +41,52 @@ class V1Wire:
 
     def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
         """The §3.1 body."""
-        return {**self._base(meta), "result": reply.text,
-                "is_truncated": reply.truncated, **self._moderation(reply),
-                "finish_reason": reply.finish_reason or "normal", "usage": reply.usage()}
+        return {
+            **self._base(meta),
+            "result": reply.text,
+            "is_truncated": reply.truncated,
+            **self._moderation(reply),
+            "finish_reason": reply.finish_reason or "normal",
+            "usage": reply.usage(),
+        }
 
     def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
         """The §3.3 events: one per text piece, then the ``is_end`` event."""
-        partial_usage = {"prompt_tokens": reply.prompt_tokens, "completion_tokens": 0,
-                         "total_tokens": reply.prompt_tokens}
+        partial_usage = {
+            "prompt_tokens": reply.prompt_tokens,
+            "completion_tokens": 0,
+            "total_tokens": reply.prompt_tokens,
+        }
         pieces = chunk_text(reply.text, chunk_chars)
         events = [
-            sse_event({**self._base(meta), "sentence_id": index, "is_end": False,
-                       "is_truncated": False, "result": piece, **self._moderation(reply),
-                       "finish_reason": "normal", "usage": partial_usage})
+            sse_event(
+                {
+                    **self._base(meta),
+                    "sentence_id": index,
+                    "is_end": False,
+                    "is_truncated": False,
+                    "result": piece,
+                    **self._moderation(reply),
+                    "finish_reason": "normal",
+                    "usage": partial_usage,
+                }
+            )
             for index, piece in enumerate(pieces)
         ]
-        events.append(sse_event({
-            **self._base(meta), "sentence_id": len(pieces), "is_end": True,
-            "is_truncated": reply.truncated, "result": "", **self._moderation(reply),
-            "finish_reason": reply.finish_reason or "normal", "usage": reply.usage()}))
+        events.append(
+            sse_event(
+                {
+                    **self._base(meta),
+                    "sentence_id": len(pieces),
+                    "is_end": True,
+                    "is_truncated": reply.truncated,
+                    "result": "",
+                    **self._moderation(reply),
+                    "finish_reason": reply.finish_reason or "normal",
+                    "usage": reply.usage(),
+                }
+            )
+        )
         return events
 
     def stream_end(self) -> bytes:

@@ -33,20 +33,24 @@ class V2Wire:
     def error(self, error: EmulatedError, answer_id: str) -> tuple[int, dict[str, Any]]:
         """The documented HTTP status with the ``error`` object and ``id``."""
         v2 = error.v2
-        return v2.status, {"error": {"code": v2.code, "message": v2.message, "type": v2.type},
-                           "id": answer_id}
+        return v2.status, {
+            "error": {"code": v2.code, "message": v2.message, "type": v2.type},
+            "id": answer_id,
+        }
 
     @staticmethod
     def _base(meta: AnswerMeta, obj: str) -> dict[str, Any]:
-        return {"id": meta.answer_id, "object": obj, "created": meta.created,
-                "model": meta.model}
+        return {"id": meta.answer_id, "object": obj, "created": meta.created, "model": meta.model}
 
     def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
         """The §7.3 body."""
-        choice = {"index": 0, "message": {"role": "assistant", "content": reply.text},
-                  "finish_reason": reply.finish_reason or "stop", **_moderation(reply)}
-        return {**self._base(meta, "chat.completion"), "choices": [choice],
-                "usage": reply.usage()}
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": reply.text},
+            "finish_reason": reply.finish_reason or "stop",
+            **_moderation(reply),
+        }
+        return {**self._base(meta, "chat.completion"), "choices": [choice], "usage": reply.usage()}
 
     def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
         """The §7.4 chunks (without ``[DONE]``)."""
@@ -55,14 +59,31 @@ class V2Wire:
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
-            choice = {"index": 0, "delta": delta,
-                      "finish_reason": (reply.finish_reason or "stop") if last else None,
-                      **_moderation(reply)}
-            events.append(sse_event({**self._base(meta, "chat.completion.chunk"),
-                                     "choices": [choice], "usage": None}))
+            choice = {
+                "index": 0,
+                "delta": delta,
+                "finish_reason": (reply.finish_reason or "stop") if last else None,
+                **_moderation(reply),
+            }
+            events.append(
+                sse_event(
+                    {
+                        **self._base(meta, "chat.completion.chunk"),
+                        "choices": [choice],
+                        "usage": None,
+                    }
+                )
+            )
         if meta.include_usage:
-            events.append(sse_event({**self._base(meta, "chat.completion.chunk"),
-                                     "choices": [], "usage": reply.usage()}))
+            events.append(
+                sse_event(
+                    {
+                        **self._base(meta, "chat.completion.chunk"),
+                        "choices": [],
+                        "usage": reply.usage(),
+                    }
+                )
+            )
         return events
 
     def stream_end(self) -> bytes:

@@ -81,6 +81,7 @@ def parse_body(body: bytes) -> Any:
 
 # -- shared field checks ------------------------------------------------------------------
 
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -105,7 +106,8 @@ class _Range:
             return None
         value = body[self.name]
         fits = _is_number(value) and (
-            (value > self.low if self.low_open else value >= self.low) and value <= self.high)
+            (value > self.low if self.low_open else value >= self.low) and value <= self.high
+        )
         if fits:
             return None
         interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
@@ -137,8 +139,9 @@ def _check_tokens(body: dict[str, Any], name: str, limits: ModelLimits) -> Emula
     value = body[name]
     if _is_int(value) and 2 <= value <= limits.max_output_tokens:
         return None
-    return _invalid(f"{name} must be an integer in [2, {limits.max_output_tokens}], "
-                    f"got {json.dumps(value)}")
+    return _invalid(
+        f"{name} must be an integer in [2, {limits.max_output_tokens}], got {json.dumps(value)}"
+    )
 
 
 def _check_stop(body: dict[str, Any]) -> EmulatedError | None:
@@ -151,8 +154,9 @@ def _check_stop(body: dict[str, Any]) -> EmulatedError | None:
         return _invalid(f"stop must have at most {_MAX_STOP_ITEMS} elements, got {len(stop)}")
     for item in stop:
         if len(item) > _MAX_STOP_CHARS:
-            return _invalid(f"each stop string must have at most {_MAX_STOP_CHARS} characters, "
-                            f"got {len(item)}")
+            return _invalid(
+                f"each stop string must have at most {_MAX_STOP_CHARS} characters, got {len(item)}"
+            )
     return None
 
 
@@ -232,25 +236,33 @@ def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest 
     messages = _v1_messages(data["messages"])
     if isinstance(messages, EmulatedError):
         return messages
-    error = _check_all([
-        lambda: _check_type(data, "system", str, "a string"),
-        lambda: _check_type(data, "user_id", str, "a string"),
-        lambda: _check_type(data, "stream", bool, "a boolean"),
-        *(_bind(rule, data) for rule in _RANGES),
-        lambda: _check_stop(data),
-        lambda: _check_tokens(data, "max_output_tokens", limits),
-        lambda: _check_tokens(data, "min_output_tokens", limits),
-    ])
+    error = _check_all(
+        [
+            lambda: _check_type(data, "system", str, "a string"),
+            lambda: _check_type(data, "user_id", str, "a string"),
+            lambda: _check_type(data, "stream", bool, "a boolean"),
+            *(_bind(rule, data) for rule in _RANGES),
+            lambda: _check_stop(data),
+            lambda: _check_tokens(data, "max_output_tokens", limits),
+            lambda: _check_tokens(data, "min_output_tokens", limits),
+        ]
+    )
     if error is not None:
         return error
     request = ChatRequest(
-        model=endpoint, limits=limits, system=data.get("system", ""), messages=messages,
-        stream=data.get("stream", False), stop=tuple(data.get("stop", ())),
-        max_output_tokens=data.get("max_output_tokens"))
+        model=endpoint,
+        limits=limits,
+        system=data.get("system", ""),
+        messages=messages,
+        stream=data.get("stream", False),
+        stop=tuple(data.get("stop", ())),
+        max_output_tokens=data.get("max_output_tokens"),
+    )
     return _check_limits(request) or request
 
 
 # -- v2 -----------------------------------------------------------------------------------
+
 
 def _v2_invalid_messages(message: str) -> EmulatedError:
     return v2_only_error(400, "invalid_messages", message, v1_code=336006)
@@ -261,8 +273,9 @@ def _v2_text(content: Any) -> str | None:
     if isinstance(content, str):
         return content
     if isinstance(content, list) and all(
-            isinstance(part, dict) and part.get("type") == "text"
-            and isinstance(part.get("text"), str) for part in content):
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+        for part in content
+    ):
         return "".join(part["text"] for part in content)
     return None
 
@@ -280,16 +293,19 @@ def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedErro
         return _v2_invalid_messages("a system message is only allowed as the first message")
     if not raw or len(raw) % 2 == 0:
         return _v2_invalid_messages(
-            "the length of messages (after the optional system message) must be an odd number")
+            "the length of messages (after the optional system message) must be an odd number"
+        )
     messages = []
     for index, message in enumerate(raw):
         role = message.get("role")
         if index % 2 == 0 and not (role == "user" or (role == "tool" and index > 0)):
             return _v2_invalid_messages(
-                "the role of message with even index in the messages must be user or tool")
+                "the role of message with even index in the messages must be user or tool"
+            )
         if index % 2 == 1 and role != "assistant":
             return _v2_invalid_messages(
-                "the role of message with odd index in the messages must be assistant")
+                "the role of message with odd index in the messages must be assistant"
+            )
         text = _v2_text(message.get("content"))
         if text is None or not text.strip():
             if not (role == "assistant" and message.get("tool_calls")):
@@ -317,8 +333,9 @@ def _check_stream_options(data: dict[str, Any]) -> EmulatedError | None:
     return _check_type(options, "include_usage", bool, "a boolean")
 
 
-def validate_v2(body: bytes,
-                resolve: Callable[[str], ModelLimits | None]) -> ChatRequest | EmulatedError:
+def validate_v2(
+    body: bytes, resolve: Callable[[str], ModelLimits | None]
+) -> ChatRequest | EmulatedError:
     """Check a v2 ``/chat/completions`` body (reference §7.2); unknown keys are ignored.
 
     Args:
@@ -339,22 +356,29 @@ def validate_v2(body: bytes,
     if isinstance(parsed, EmulatedError):
         return parsed
     system, messages = parsed
-    error = _check_all([
-        lambda: _check_type(data, "user", str, "a string"),
-        lambda: _check_type(data, "stream", bool, "a boolean"),
-        lambda: _check_stream_options(data),
-        *(_bind(rule, data) for rule in _RANGES),
-        lambda: _check_stop(data),
-        lambda: _check_tokens(data, "max_tokens", limits),
-        lambda: _check_tokens(data, "max_completion_tokens", limits),
-        lambda: _check_seed(data),
-    ])
+    error = _check_all(
+        [
+            lambda: _check_type(data, "user", str, "a string"),
+            lambda: _check_type(data, "stream", bool, "a boolean"),
+            lambda: _check_stream_options(data),
+            *(_bind(rule, data) for rule in _RANGES),
+            lambda: _check_stop(data),
+            lambda: _check_tokens(data, "max_tokens", limits),
+            lambda: _check_tokens(data, "max_completion_tokens", limits),
+            lambda: _check_seed(data),
+        ]
+    )
     if error is not None:
         return error
     options = data.get("stream_options") or {}
     request = ChatRequest(
-        model=model, limits=limits, system=system, messages=messages,
-        stream=data.get("stream", False), include_usage=options.get("include_usage", False),
+        model=model,
+        limits=limits,
+        system=system,
+        messages=messages,
+        stream=data.get("stream", False),
+        include_usage=options.get("include_usage", False),
         stop=tuple(data.get("stop", ())),
-        max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")))
+        max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")),
+    )
     return _check_limits(request) or request
