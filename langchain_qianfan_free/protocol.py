@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from langchain_qianfan_free.catalogue import ModelSpec
-from langchain_qianfan_free.errors import QianfanAPIError, QianfanInvalidRequestError
+from langchain_qianfan_free.errors import QianfanAPIError, QianfanInvalidRequestError, redact
 from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
 
@@ -38,12 +38,16 @@ JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
 
 @dataclass(frozen=True)
 class HttpRequest:
-    """One HTTP request to send. ``url`` never contains a credential."""
+    """One HTTP request to send (its URL may carry the v1 access token once authorized)."""
 
     url: str
     body: bytes
     headers: Mapping[str, str] = field(default_factory=lambda: dict(JSON_HEADERS))
     method: str = "POST"
+
+    def __repr__(self) -> str:
+        # Debuggers and error trackers show locals: never the token, key or body.
+        return f"HttpRequest({self.method} {redact(self.url)}, {len(self.body)} bytes)"
 
 
 @dataclass

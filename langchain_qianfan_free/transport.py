@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -136,7 +136,7 @@ class _Attempts:
         self.refreshed = False
         self.credential: str | None = None
 
-    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float | None:
+    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float:
         """Decide after a failure: seconds to wait before the next attempt, or raise."""
         action = retry.decide(
             error,
@@ -156,13 +156,37 @@ class _Attempts:
         raise error
 
 
+class _EventReader:
+    """Bytes of an event stream in, parsed answers out (shared by both transports).
+
+    Events are parsed one at a time as they are consumed, so the answers before an
+    error event are delivered before the error is raised.
+    """
+
+    def __init__(self, protocol: _Parser, headers: Mapping[str, str]) -> None:
+        self._protocol = protocol
+        self._headers = headers
+        self._decoder = SSEDecoder()
+
+    def feed(self, raw: bytes) -> Iterator[Answer]:
+        """Answers completed by ``raw``; raises the error an event reports."""
+        return self._answers(self._decoder.feed(raw))
+
+    def close(self) -> Iterator[Answer]:
+        """Answers left at the end of the body."""
+        return self._answers(self._decoder.close())
+
+    def _answers(self, payloads: list[str]) -> Iterator[Answer]:
+        for payload in payloads:
+            yield Answer(self._protocol.parse_event(payload, self._headers), self._headers)
+
+
 class SyncTransport:
     """Blocking I/O on one pooled ``requests.Session``, created on first use."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self) -> None:
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
-        self._sleep = sleep
 
     @property
     def session(self) -> requests.Session:
@@ -177,12 +201,6 @@ class SyncTransport:
                     self._session = session
         return self._session
 
-    def close(self) -> None:
-        """Close the pooled connections."""
-        if self._session is not None:
-            self._session.close()
-            self._session = None
-
     def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
         state = _Attempts(call)
@@ -193,7 +211,7 @@ class SyncTransport:
                 status, headers, body = self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
-                self._sleep(state.after(error, headers) or 0.0)
+                time.sleep(state.after(error, headers))
 
     def stream(self, call: Call) -> Iterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
@@ -207,31 +225,22 @@ class SyncTransport:
                     headers = response.headers
                     if not _is_stream(response.status_code, headers):
                         body = self._read(response, request, call.timeout)
-                        yield Answer(
-                            call.protocol.parse_reply(response.status_code, headers, body), headers
-                        )
-                        return
-                    decoder = SSEDecoder()
-                    chunks = self._chunks(response, request, call.timeout)
-                    for raw in chunks:
-                        for payload in decoder.feed(raw):
-                            reply = call.protocol.parse_event(payload, headers)
-                            delivered = True
-                            yield Answer(reply, headers)
-                            if reply.done:
-                                _drain(chunks)
-                                return
-                    for payload in decoder.close():
-                        reply = call.protocol.parse_event(payload, headers)
-                        delivered = True
+                        reply = call.protocol.parse_reply(response.status_code, headers, body)
                         yield Answer(reply, headers)
-                        if reply.done:
+                        return
+                    reader = _EventReader(call.protocol, headers)
+                    chunks = self._chunks(response, request, call.timeout)
+                    for answer in _answers(reader, chunks):
+                        delivered = True
+                        yield answer
+                        if answer.reply.done:
+                            _drain(chunks)
                             return
                     raise _unfinished(request)
             except QianfanError as error:
                 if delivered:
                     raise
-                self._sleep(state.after(error, headers) or 0.0)
+                time.sleep(state.after(error, headers))
 
     def _authorize(self, state: _Attempts) -> HttpRequest:
         auth = state.call.auth
@@ -246,6 +255,10 @@ class SyncTransport:
         state.credential = credential
         return auth.apply(state.call.request, credential)
 
+    # Library exceptions quote the URL (and so the v1 access token). Each helper turns
+    # them into a redacted QianfanError raised *outside* the except block, so the
+    # original is not even reachable through __context__.
+
     def _send(
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
@@ -259,7 +272,8 @@ class SyncTransport:
             )
             return response.status_code, response.headers, response.content
         except requests.RequestException as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
     def _open(self, request: HttpRequest, timeout: float | None) -> requests.Response:
         try:
@@ -272,7 +286,8 @@ class SyncTransport:
                 stream=True,
             )
         except requests.RequestException as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
     def _read(
         self, response: requests.Response, request: HttpRequest, timeout: float | None
@@ -280,19 +295,22 @@ class SyncTransport:
         try:
             return response.content
         except (requests.RequestException, OSError) as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
     def _chunks(
         self, response: requests.Response, request: HttpRequest, timeout: float | None
     ) -> Iterator[bytes]:
         try:
             yield from response.iter_content(chunk_size=None)
+            return
         except (requests.RequestException, OSError) as exc:
-            raise _network_error(exc, request, timeout) from None
-        except Exception as exc:  # urllib3 ProtocolError etc. surface unwrapped
-            if type(exc).__module__.startswith("urllib3"):
-                raise _network_error(exc, request, timeout) from None
-            raise
+            failure = _network_error(exc, request, timeout)
+        except Exception as exc:  # urllib3 ProtocolError etc. can surface unwrapped
+            if not type(exc).__module__.startswith("urllib3"):
+                raise
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
 
 class AsyncTransport:
@@ -312,9 +330,7 @@ class AsyncTransport:
         import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
 
         self._forget_closed_loops()
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=_POOL_SIZE), auto_decompress=True
-        )
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
         keeper = self._keep(session)
         await keeper.__anext__()  # registered with the loop: closed at its shutdown
         self._sessions[id(loop)] = (loop, session, keeper)
@@ -334,12 +350,6 @@ class AsyncTransport:
                     session.connector.close()  # marks it closed; the loop is gone
                 del self._sessions[key]
 
-    async def aclose(self) -> None:
-        """Close the running loop's session."""
-        entry = self._sessions.pop(id(asyncio.get_running_loop()), None)
-        if entry is not None:
-            await entry[1].close()
-
     async def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
         state = _Attempts(call)
@@ -350,7 +360,7 @@ class AsyncTransport:
                 status, headers, body = await self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
-                await asyncio.sleep(state.after(error, headers) or 0.0)
+                await asyncio.sleep(state.after(error, headers))
 
     async def stream(self, call: Call) -> AsyncIterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
@@ -360,46 +370,26 @@ class AsyncTransport:
             delivered = False
             try:
                 request = await self._authorize(state)
-                session = await self.session()
-                try:
-                    response = await session.request(
-                        request.method,
-                        request.url,
-                        data=request.body,
-                        headers=dict(request.headers),
-                        timeout=_client_timeout(call.timeout),
-                    )
-                except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
-                    raise _network_error(exc, request, call.timeout) from None
-                async with response:
+                async with await self._open(request, call.timeout) as response:
                     headers = response.headers
                     if not _is_stream(response.status, headers):
                         body = await self._read(response, request, call.timeout)
-                        yield Answer(
-                            call.protocol.parse_reply(response.status, headers, body), headers
-                        )
-                        return
-                    decoder = SSEDecoder()
-                    chunks = self._chunks(response, request, call.timeout)
-                    async for raw in chunks:
-                        for payload in decoder.feed(raw):
-                            reply = call.protocol.parse_event(payload, headers)
-                            delivered = True
-                            yield Answer(reply, headers)
-                            if reply.done:
-                                await _adrain(chunks)
-                                return
-                    for payload in decoder.close():
-                        reply = call.protocol.parse_event(payload, headers)
-                        delivered = True
+                        reply = call.protocol.parse_reply(response.status, headers, body)
                         yield Answer(reply, headers)
-                        if reply.done:
+                        return
+                    reader = _EventReader(call.protocol, headers)
+                    chunks = self._chunks(response, request, call.timeout)
+                    async for answer in _aanswers(reader, chunks):
+                        delivered = True
+                        yield answer
+                        if answer.reply.done:
+                            await _adrain(chunks)
                             return
                     raise _unfinished(request)
             except QianfanError as error:
                 if delivered:
                     raise
-                await asyncio.sleep(state.after(error, headers) or 0.0)
+                await asyncio.sleep(state.after(error, headers))
 
     async def _authorize(self, state: _Attempts) -> HttpRequest:
         auth = state.call.auth
@@ -417,18 +407,23 @@ class AsyncTransport:
     async def _send(
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
+        response = await self._open(request, timeout)
+        async with response:
+            return response.status, response.headers, await self._read(response, request, timeout)
+
+    async def _open(self, request: HttpRequest, timeout: float | None) -> aiohttp.ClientResponse:
         session = await self.session()
         try:
-            async with session.request(
+            return await session.request(
                 request.method,
                 request.url,
                 data=request.body,
                 headers=dict(request.headers),
                 timeout=_client_timeout(timeout),
-            ) as response:
-                return response.status, response.headers, await response.read()
+            )
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
     async def _read(
         self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
@@ -436,7 +431,8 @@ class AsyncTransport:
         try:
             return await response.read()
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
 
     async def _chunks(
         self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
@@ -444,8 +440,24 @@ class AsyncTransport:
         try:
             async for raw in response.content.iter_any():
                 yield raw
+            return
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
-            raise _network_error(exc, request, timeout) from None
+            failure = _network_error(exc, request, timeout)
+        raise failure
+
+
+def _answers(reader: _EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:
+    for raw in chunks:
+        yield from reader.feed(raw)
+    yield from reader.close()
+
+
+async def _aanswers(reader: _EventReader, chunks: AsyncIterator[bytes]) -> AsyncIterator[Answer]:
+    async for raw in chunks:
+        for answer in reader.feed(raw):
+            yield answer
+    for answer in reader.close():
+        yield answer
 
 
 def _drain(chunks: Iterator[bytes]) -> None:

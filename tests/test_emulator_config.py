@@ -17,31 +17,40 @@ def test_defaults() -> None:
     assert (emu.ak, emu.sk) == ("emulator-api-key", "emulator-secret-key")
     config = emu.config
     assert (config.host, config.port, config.token_ttl, config.rpm, config.tpm) == (
-        "127.0.0.1", 0, 2592000, 300, 300000)
+        "127.0.0.1",
+        0,
+        2592000,
+        300,
+        300000,
+    )
     assert config.unsafe_input_words == ("EMULATOR_UNSAFE_INPUT",)
     assert config.unsafe_output_words == ("EMULATOR_UNSAFE_OUTPUT",)
     assert config.stream_chunk_chars == 6
 
 
-@pytest.mark.parametrize("options", [
-    pytest.param({"api_keys": []}, id="no-api-keys"),
-    pytest.param({"api_keys": "one-key"}, id="api-keys-string"),
-    pytest.param({"app_ids": [""]}, id="empty-app-id"),
-    pytest.param({"credentials": {}}, id="no-credentials"),
-    pytest.param({"credentials": {"ak": ""}}, id="empty-secret"),
-    pytest.param({"token_ttl": -1}, id="negative-ttl"),
-    pytest.param({"rpm": 0}, id="zero-rpm"),
-    pytest.param({"tpm": 0}, id="zero-tpm"),
-    pytest.param({"stream_chunk_chars": 0}, id="zero-chunk"),
-    pytest.param({"custom_models": {"x": "no-such-model"}}, id="unknown-base-model"),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        pytest.param({"api_keys": []}, id="no-api-keys"),
+        pytest.param({"api_keys": "one-key"}, id="api-keys-string"),
+        pytest.param({"app_ids": [""]}, id="empty-app-id"),
+        pytest.param({"credentials": {}}, id="no-credentials"),
+        pytest.param({"credentials": {"ak": ""}}, id="empty-secret"),
+        pytest.param({"token_ttl": -1}, id="negative-ttl"),
+        pytest.param({"rpm": 0}, id="zero-rpm"),
+        pytest.param({"tpm": 0}, id="zero-tpm"),
+        pytest.param({"stream_chunk_chars": 0}, id="zero-chunk"),
+        pytest.param({"custom_models": {"x": "no-such-model"}}, id="unknown-base-model"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises((ValueError, TypeError)):
         QianfanEmulator(**options)
 
 
 def test_config_repr_hides_secrets() -> None:
-    text = repr(EmulatorConfig.build(credentials={"ak-visible": "sk-hidden"},
-                                     api_keys=["key-hidden"]))
+    text = repr(
+        EmulatorConfig.build(credentials={"ak-visible": "sk-hidden"}, api_keys=["key-hidden"])
+    )
     assert "sk-hidden" not in text
     assert "key-hidden" not in text

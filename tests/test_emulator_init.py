@@ -34,8 +34,9 @@ def test_unknown_names_raise_attribute_error() -> None:
 
 
 def test_the_pytest_plugin_does_not_load_the_server_at_import() -> None:
-    code = ("import sys, langchain_qianfan_free.emulator.pytest_plugin; "
-            "print('langchain_qianfan_free.emulator.server' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, langchain_qianfan_free.emulator.pytest_plugin; "
+        "print('langchain_qianfan_free.emulator.server' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -42,10 +42,17 @@ def test_custom_model_must_map_to_the_catalogue() -> None:
 
 def test_custom_models_answer_on_both_protocols() -> None:
     with QianfanEmulator(custom_models=["my-deploy"]) as emu:
-        v1 = requests.post(emu.v1_chat_url("my-deploy"), json={"messages": [USER]}, timeout=10,
-                           params={"access_token": emu.issue_access_token()}).json()
+        v1 = requests.post(
+            emu.v1_chat_url("my-deploy"),
+            json={"messages": [USER]},
+            timeout=10,
+            params={"access_token": emu.issue_access_token()},
+        ).json()
         assert v1["result"] == "【千帆模拟器】my-deploy 收到：你好"
-        v2 = requests.post(emu.v2_chat_url, timeout=10,
-                           json={"model": "my-deploy", "messages": [USER]},
-                           headers={"Authorization": f"Bearer {emu.api_key}"})
+        v2 = requests.post(
+            emu.v2_chat_url,
+            timeout=10,
+            json={"model": "my-deploy", "messages": [USER]},
+            headers={"Authorization": f"Bearer {emu.api_key}"},
+        )
         assert v2.status_code == 200

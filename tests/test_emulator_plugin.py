@@ -26,7 +26,8 @@ def test_fixture_is_shared_and_reset(qianfan_emulator: QianfanEmulator) -> None:
 
 
 def test_users_get_the_fixture_from_the_installed_plugin(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_user_app="""
+    pytester.makepyfile(
+        test_user_app="""
         import requests
 
         def test_my_app_retries(qianfan_emulator):
@@ -36,6 +37,7 @@ def test_users_get_the_fixture_from_the_installed_plugin(pytester: pytest.Pytest
             body = {"model": "ernie-speed-8k", "messages": [{"role": "user", "content": "hi"}]}
             assert requests.post(url, json=body, headers=headers).status_code == 500
             assert requests.post(url, json=body, headers=headers).status_code == 200
-    """)
+    """
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

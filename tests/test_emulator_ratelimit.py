@@ -53,14 +53,21 @@ def test_keys_are_independent() -> None:
 
 
 def v1(emu: QianfanEmulator, endpoint: str = "ernie_speed") -> requests.Response:
-    return requests.post(emu.v1_chat_url(endpoint), json={"messages": [USER]}, timeout=10,
-                         params={"access_token": emu.issue_access_token()})
+    return requests.post(
+        emu.v1_chat_url(endpoint),
+        json={"messages": [USER]},
+        timeout=10,
+        params={"access_token": emu.issue_access_token()},
+    )
 
 
 def v2(emu: QianfanEmulator, **headers: str) -> requests.Response:
-    return requests.post(emu.v2_chat_url, json={"model": "ernie-speed-8k", "messages": [USER]},
-                         headers={"Authorization": f"Bearer {emu.api_key}", **headers},
-                         timeout=10)
+    return requests.post(
+        emu.v2_chat_url,
+        json={"model": "ernie-speed-8k", "messages": [USER]},
+        headers={"Authorization": f"Bearer {emu.api_key}", **headers},
+        timeout=10,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +80,15 @@ def test_rpm_on_v1(limited: QianfanEmulator) -> None:
     limited.reset()
     first, second, third = (v1(limited) for _ in range(3))
     assert [r.headers["X-Ratelimit-Remaining-Requests"] for r in (first, second, third)] == [
-        "1", "0", "0"]
+        "1",
+        "0",
+        "0",
+    ]
     assert first.headers["X-Ratelimit-Limit-Requests"] == "2"
     assert (third.json()["error_code"], third.json()["error_msg"]) == (
-        336501, "Rate limit reached for RPM")
+        336501,
+        "Rate limit reached for RPM",
+    )
     assert "error_code" not in v1(limited, "ernie-lite-8k").json()  # another model
 
 
@@ -84,9 +96,11 @@ def test_rpm_on_v2(limited: QianfanEmulator) -> None:
     limited.reset()
     responses = [v2(limited) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]
-    assert responses[2].json()["error"] == {"code": "rpm_rate_limit_exceeded",
-                                            "message": "Rate limit reached for RPM",
-                                            "type": "rate_limit_exceeded"}
+    assert responses[2].json()["error"] == {
+        "code": "rpm_rate_limit_exceeded",
+        "message": "Rate limit reached for RPM",
+        "type": "rate_limit_exceeded",
+    }
 
 
 def test_reset_clears_windows(limited: QianfanEmulator) -> None:
@@ -111,10 +125,15 @@ def test_tpm() -> None:
         first, second, third = (v1(emu) for _ in range(3))
         assert first.json()["usage"]["total_tokens"] == 4
         assert [r.headers["X-Ratelimit-Remaining-Tokens"] for r in (first, second, third)] == [
-            "3", "0", "0"]
+            "3",
+            "0",
+            "0",
+        ]
         assert "error_code" not in second.json()  # 4 used + 2 prompt fits in 7
         assert (third.json()["error_code"], third.json()["error_msg"]) == (
-            336502, "Rate limit reached for TPM")
+            336502,
+            "Rate limit reached for TPM",
+        )
         assert third.headers["X-Ratelimit-Limit-Tokens"] == "7"
 
 

@@ -13,21 +13,33 @@ USER = {"role": "user", "content": "你好"}
 
 def test_every_request_is_recorded_with_its_protocol(qianfan_emulator: QianfanEmulator) -> None:
     emu = qianfan_emulator
-    token = requests.post(emu.token_url, timeout=10, params={
-        "grant_type": "client_credentials", "client_id": emu.ak,
-        "client_secret": emu.sk}).json()["access_token"]
-    requests.post(emu.v1_chat_url(), params={"access_token": token}, timeout=10,
-                  json={"messages": [USER], "temperature": 0.5},
-                  headers={"X-Custom": "yes"})
-    requests.post(emu.v2_chat_url, data=b"{broken", timeout=10,
-                  headers={"Authorization": f"Bearer {emu.api_key}"})
+    token = requests.post(
+        emu.token_url,
+        timeout=10,
+        params={"grant_type": "client_credentials", "client_id": emu.ak, "client_secret": emu.sk},
+    ).json()["access_token"]
+    requests.post(
+        emu.v1_chat_url(),
+        params={"access_token": token},
+        timeout=10,
+        json={"messages": [USER], "temperature": 0.5},
+        headers={"X-Custom": "yes"},
+    )
+    requests.post(
+        emu.v2_chat_url,
+        data=b"{broken",
+        timeout=10,
+        headers={"Authorization": f"Bearer {emu.api_key}"},
+    )
     requests.get(emu.url + "/elsewhere?x=1", timeout=10)
     log = emu.requests
     assert [record.protocol for record in log] == ["token", "v1", "v2", "other"]
     token_request, chat, broken, other = log
     assert token_request.query["grant_type"] == "client_credentials"
-    assert (chat.method, chat.path) == ("POST", "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
-                                                "ernie_speed")
+    assert (chat.method, chat.path) == (
+        "POST",
+        "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie_speed",
+    )
     assert chat.query == {"access_token": token}
     assert chat.json == {"messages": [USER], "temperature": 0.5}
     assert chat.headers["x-custom"] == "yes"  # case-insensitive
@@ -39,8 +51,12 @@ def test_every_request_is_recorded_with_its_protocol(qianfan_emulator: QianfanEm
 def test_failed_and_faulted_requests_are_recorded(qianfan_emulator: QianfanEmulator) -> None:
     qianfan_emulator.queue_disconnect()
     with pytest.raises(requests.exceptions.ConnectionError):
-        requests.post(qianfan_emulator.v2_chat_url, json={}, timeout=10,
-                      headers={"Authorization": f"Bearer {qianfan_emulator.api_key}"})
+        requests.post(
+            qianfan_emulator.v2_chat_url,
+            json={},
+            timeout=10,
+            headers={"Authorization": f"Bearer {qianfan_emulator.api_key}"},
+        )
     requests.get(qianfan_emulator.v2_chat_url, timeout=10)
     assert [record.method for record in qianfan_emulator.requests] == ["POST", "GET"]
 

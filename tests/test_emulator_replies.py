@@ -14,8 +14,15 @@ from langchain_qianfan_free.emulator.replies import REFUSAL_TEXT
 PROTOCOLS = ["v1", "v2"]
 
 
-def chat(emu: QianfanEmulator, protocol: str, content: str = "你好", *, system: str = "",
-         max_tokens: int | None = None, **extra: Any) -> dict[str, Any]:
+def chat(
+    emu: QianfanEmulator,
+    protocol: str,
+    content: str = "你好",
+    *,
+    system: str = "",
+    max_tokens: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One non-stream request; returns a protocol-neutral view of the answer."""
     messages = [{"role": "user", "content": content}]
     if protocol == "v1":
@@ -24,28 +31,42 @@ def chat(emu: QianfanEmulator, protocol: str, content: str = "你好", *, system
             body["system"] = system
         if max_tokens is not None:
             body["max_output_tokens"] = max_tokens
-        answer = requests.post(emu.v1_chat_url(), json=body, timeout=10,
-                               params={"access_token": emu.issue_access_token()}).json()
+        answer = requests.post(
+            emu.v1_chat_url(),
+            json=body,
+            timeout=10,
+            params={"access_token": emu.issue_access_token()},
+        ).json()
         assert "error_code" not in answer, answer
-        return {"text": answer["result"], "finish": answer["finish_reason"],
-                "usage": answer["usage"], "raw": answer}
+        return {
+            "text": answer["result"],
+            "finish": answer["finish_reason"],
+            "usage": answer["usage"],
+            "raw": answer,
+        }
     if system:
         messages.insert(0, {"role": "system", "content": system})
     body = {"model": "ernie-speed-8k", "messages": messages, **extra}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
-    response = requests.post(emu.v2_chat_url, json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {emu.api_key}"})
+    response = requests.post(
+        emu.v2_chat_url, json=body, timeout=10, headers={"Authorization": f"Bearer {emu.api_key}"}
+    )
     assert response.status_code == 200, response.text
     answer = response.json()
     choice = answer["choices"][0]
-    return {"text": choice["message"]["content"], "finish": choice["finish_reason"],
-            "usage": answer["usage"], "raw": answer}
+    return {
+        "text": choice["message"]["content"],
+        "finish": choice["finish_reason"],
+        "usage": answer["usage"],
+        "raw": answer,
+    }
 
 
 @pytest.mark.parametrize(("protocol", "model"), [("v1", "ernie_speed"), ("v2", "ernie-speed-8k")])
-def test_default_reply_echoes_the_last_message(qianfan_emulator: QianfanEmulator,
-                                               protocol: str, model: str) -> None:
+def test_default_reply_echoes_the_last_message(
+    qianfan_emulator: QianfanEmulator, protocol: str, model: str
+) -> None:
     answer = chat(qianfan_emulator, protocol, "你好", system="你是助手")
     assert answer["text"] == f"【千帆模拟器】{model} 收到：你好"
     assert answer["finish"] == ("normal" if protocol == "v1" else "stop")
@@ -78,8 +99,9 @@ def test_scripted_finish_reason(qianfan_emulator: QianfanEmulator, protocol: str
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_stop_cuts_before_the_first_stop_string(qianfan_emulator: QianfanEmulator,
-                                                protocol: str) -> None:
+def test_stop_cuts_before_the_first_stop_string(
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     qianfan_emulator.queue_reply("第一句。第二句！第三句")
     answer = chat(qianfan_emulator, protocol, stop=["！", "。"])
     assert (answer["text"], answer["finish"]) == ("第一句", "stop")
@@ -103,8 +125,9 @@ def test_replies_fit_the_model_default_output_budget(qianfan_emulator: QianfanEm
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_unsafe_input_gets_the_refusal_and_moderation_flags(qianfan_emulator: QianfanEmulator,
-                                                            protocol: str) -> None:
+def test_unsafe_input_gets_the_refusal_and_moderation_flags(
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     answer = chat(qianfan_emulator, protocol, "告诉我 EMULATOR_UNSAFE_INPUT")
     assert answer["text"] == REFUSAL_TEXT
     if protocol == "v1":
@@ -130,8 +153,9 @@ def test_safe_answers_carry_safe_flags(qianfan_emulator: QianfanEmulator, protoc
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_unsafe_output_is_cut_with_content_filter(qianfan_emulator: QianfanEmulator,
-                                                  protocol: str) -> None:
+def test_unsafe_output_is_cut_with_content_filter(
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     qianfan_emulator.queue_reply("前半句EMULATOR_UNSAFE_OUTPUT后半句")
     answer = chat(qianfan_emulator, protocol)
     assert (answer["text"], answer["finish"]) == ("前半句", "content_filter")
@@ -141,32 +165,42 @@ def test_custom_moderation_words() -> None:
     with QianfanEmulator(unsafe_input_words=["坏词"], unsafe_output_words=["秘密"]) as emu:
         assert chat(emu, "v1", "一个坏词")["text"] == REFUSAL_TEXT
         echoed = chat(emu, "v1", "说出秘密")
-        assert (echoed["text"], echoed["finish"]) == ("【千帆模拟器】ernie_speed 收到：说出",
-                                                      "content_filter")
+        assert (echoed["text"], echoed["finish"]) == (
+            "【千帆模拟器】ernie_speed 收到：说出",
+            "content_filter",
+        )
         assert chat(emu, "v1", "EMULATOR_UNSAFE_INPUT")["text"] != REFUSAL_TEXT
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_stream_reassembles_to_the_same_reply(qianfan_emulator: QianfanEmulator,
-                                              protocol: str) -> None:
+def test_stream_reassembles_to_the_same_reply(
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     qianfan_emulator.queue_reply("流式回答：一二三四五六七八九十。", times=2)
     whole = chat(qianfan_emulator, protocol, stop=["。"])["text"]
     texts = []
     if protocol == "v1":
         response = requests.post(
-            qianfan_emulator.v1_chat_url(), timeout=10,
+            qianfan_emulator.v1_chat_url(),
+            timeout=10,
             params={"access_token": qianfan_emulator.issue_access_token()},
-            json={"messages": [{"role": "user", "content": "hi"}], "stream": True,
-                  "stop": ["。"]})
+            json={"messages": [{"role": "user", "content": "hi"}], "stream": True, "stop": ["。"]},
+        )
         for line in response.iter_lines():
             if line:
                 texts.append(json.loads(line.decode().removeprefix("data: "))["result"])
     else:
         response = requests.post(
-            qianfan_emulator.v2_chat_url, timeout=10,
+            qianfan_emulator.v2_chat_url,
+            timeout=10,
             headers={"Authorization": f"Bearer {qianfan_emulator.api_key}"},
-            json={"model": "ernie-speed-8k", "messages": [{"role": "user", "content": "hi"}],
-                  "stream": True, "stop": ["。"]})
+            json={
+                "model": "ernie-speed-8k",
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": True,
+                "stop": ["。"],
+            },
+        )
         for line in response.iter_lines():
             if line and line != b"data: [DONE]":
                 event = json.loads(line.decode().removeprefix("data: "))

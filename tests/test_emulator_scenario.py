@@ -23,22 +23,35 @@ USER = {"role": "user", "content": "你好"}
 PROTOCOLS = ["v1", "v2"]
 
 
-def post(emu: QianfanEmulator, protocol: str, *, stream: bool = False,
-         timeout: float = 10) -> requests.Response:
+def post(
+    emu: QianfanEmulator, protocol: str, *, stream: bool = False, timeout: float = 10
+) -> requests.Response:
     """One chat request (streamed responses are left unread)."""
     if protocol == "v1":
-        return requests.post(emu.v1_chat_url(), json={"messages": [USER], "stream": stream},
-                             params={"access_token": emu.issue_access_token()},
-                             stream=stream, timeout=timeout)
+        return requests.post(
+            emu.v1_chat_url(),
+            json={"messages": [USER], "stream": stream},
+            params={"access_token": emu.issue_access_token()},
+            stream=stream,
+            timeout=timeout,
+        )
     body: dict[str, Any] = {"model": "ernie-speed-8k", "messages": [USER], "stream": stream}
-    return requests.post(emu.v2_chat_url, json=body, stream=stream, timeout=timeout,
-                         headers={"Authorization": f"Bearer {emu.api_key}"})
+    return requests.post(
+        emu.v2_chat_url,
+        json=body,
+        stream=stream,
+        timeout=timeout,
+        headers={"Authorization": f"Bearer {emu.api_key}"},
+    )
 
 
 def ok(response: requests.Response) -> bool:
     """Whether a non-stream answer is a success."""
-    return response.status_code == 200 and "error_code" not in response.json() and (
-        "error" not in response.json())
+    return (
+        response.status_code == 200
+        and "error_code" not in response.json()
+        and ("error" not in response.json())
+    )
 
 
 def read_lines(response: requests.Response) -> tuple[list[str], Exception | None]:
@@ -103,8 +116,9 @@ def test_http_status_content_type_is_guessed_or_given(qianfan_emulator: QianfanE
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_slow_answer_times_out_a_short_client_timeout(qianfan_emulator: QianfanEmulator,
-                                                      protocol: str) -> None:
+def test_slow_answer_times_out_a_short_client_timeout(
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     qianfan_emulator.queue_slow(30)
     with pytest.raises(requests.exceptions.ReadTimeout):
         post(qianfan_emulator, protocol, timeout=0.3)
@@ -121,8 +135,9 @@ def test_slow_answer_arrives_late_but_complete(qianfan_emulator: QianfanEmulator
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("stream", [False, True])
-def test_disconnect_without_answer(qianfan_emulator: QianfanEmulator, protocol: str,
-                                   stream: bool) -> None:
+def test_disconnect_without_answer(
+    qianfan_emulator: QianfanEmulator, protocol: str, stream: bool
+) -> None:
     qianfan_emulator.queue_disconnect()
     with pytest.raises(requests.exceptions.ConnectionError):
         post(qianfan_emulator, protocol, stream=stream)
@@ -142,7 +157,8 @@ def test_disconnect_mid_stream(qianfan_emulator: QianfanEmulator, protocol: str)
 
 
 def test_disconnect_after_events_drops_a_non_stream_request(
-        qianfan_emulator: QianfanEmulator) -> None:
+    qianfan_emulator: QianfanEmulator,
+) -> None:
     qianfan_emulator.queue_disconnect(after_events=2)
     with pytest.raises(requests.exceptions.ConnectionError):
         post(qianfan_emulator, "v1")
@@ -189,14 +205,18 @@ def test_v2_stream_error_is_a_data_event_without_done(qianfan_emulator: QianfanE
     assert error is None
     assert len(lines) == 3
     event = json.loads(lines[2].removeprefix("data: "))
-    assert event["error"] == {"code": "rpm_rate_limit_exceeded", "message": "slow down",
-                              "type": "rate_limit_exceeded"}
+    assert event["error"] == {
+        "code": "rpm_rate_limit_exceeded",
+        "message": "slow down",
+        "type": "rate_limit_exceeded",
+    }
     assert "data: [DONE]" not in lines
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_stream_error_on_a_non_stream_request_is_a_plain_error(
-        qianfan_emulator: QianfanEmulator, protocol: str) -> None:
+    qianfan_emulator: QianfanEmulator, protocol: str
+) -> None:
     qianfan_emulator.queue_stream_error(2)
     response = post(qianfan_emulator, protocol)
     assert not ok(response)
@@ -218,9 +238,15 @@ def test_faults_are_used_in_order(qianfan_emulator: QianfanEmulator) -> None:
 
 def test_token_requests_do_not_use_faults(qianfan_emulator: QianfanEmulator) -> None:
     qianfan_emulator.queue_error(2)
-    response = requests.post(qianfan_emulator.token_url, timeout=10, params={
-        "grant_type": "client_credentials", "client_id": qianfan_emulator.ak,
-        "client_secret": qianfan_emulator.sk})
+    response = requests.post(
+        qianfan_emulator.token_url,
+        timeout=10,
+        params={
+            "grant_type": "client_credentials",
+            "client_id": qianfan_emulator.ak,
+            "client_secret": qianfan_emulator.sk,
+        },
+    )
     assert response.status_code == 200
     assert qianfan_emulator.pending_faults == [ErrorFault(2)]
 
@@ -234,13 +260,18 @@ def test_reset_clears_faults(qianfan_emulator: QianfanEmulator) -> None:
 
 # -- the queue itself ---------------------------------------------------------------------
 
+
 def test_scenario_counts_uses() -> None:
     scenario = Scenario()
     scenario.push(ErrorFault(2), times=2)
     scenario.push(SlowFault(1.0))
     assert scenario.pending() == [ErrorFault(2), ErrorFault(2), SlowFault(1.0)]
-    assert [scenario.take() for _ in range(4)] == [ErrorFault(2), ErrorFault(2), SlowFault(1.0),
-                                                  None]
+    assert [scenario.take() for _ in range(4)] == [
+        ErrorFault(2),
+        ErrorFault(2),
+        SlowFault(1.0),
+        None,
+    ]
 
 
 def test_scenario_is_thread_safe() -> None:
@@ -261,16 +292,18 @@ def test_scenario_is_thread_safe() -> None:
     assert taken.count(None) == 200
 
 
-@pytest.mark.parametrize("call", [
-    pytest.param(lambda emu: emu.queue_error(2, times=0), id="times-zero"),
-    pytest.param(lambda emu: emu.queue_http_status(99), id="status-low"),
-    pytest.param(lambda emu: emu.queue_http_status(600), id="status-high"),
-    pytest.param(lambda emu: emu.queue_slow(-1), id="negative-delay"),
-    pytest.param(lambda emu: emu.queue_disconnect(after_events=-1), id="negative-events"),
-    pytest.param(lambda emu: emu.queue_stream_error(2, after_events=-1), id="stream-events"),
-])
-def test_bad_scenario_arguments_are_refused(qianfan_emulator: QianfanEmulator,
-                                            call: Any) -> None:
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda emu: emu.queue_error(2, times=0), id="times-zero"),
+        pytest.param(lambda emu: emu.queue_http_status(99), id="status-low"),
+        pytest.param(lambda emu: emu.queue_http_status(600), id="status-high"),
+        pytest.param(lambda emu: emu.queue_slow(-1), id="negative-delay"),
+        pytest.param(lambda emu: emu.queue_disconnect(after_events=-1), id="negative-events"),
+        pytest.param(lambda emu: emu.queue_stream_error(2, after_events=-1), id="stream-events"),
+    ],
+)
+def test_bad_scenario_arguments_are_refused(qianfan_emulator: QianfanEmulator, call: Any) -> None:
     with pytest.raises(ValueError):
         call(qianfan_emulator)
     assert qianfan_emulator.pending_faults == []

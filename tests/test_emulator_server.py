@@ -44,8 +44,9 @@ def test_restart_and_double_start() -> None:
             emu.start()
         token = emu.issue_access_token()
     with emu:  # state survives a restart
-        answer = requests.post(emu.v1_chat_url(), params={"access_token": token}, timeout=10,
-                               json={"messages": [USER]}).json()
+        answer = requests.post(
+            emu.v1_chat_url(), params={"access_token": token}, timeout=10, json={"messages": [USER]}
+        ).json()
         assert "error_code" not in answer
 
 
@@ -69,7 +70,8 @@ def test_urls(qianfan_emulator: QianfanEmulator) -> None:
     base = qianfan_emulator.url
     assert qianfan_emulator.token_url == base + "/oauth/2.0/token"
     assert qianfan_emulator.v1_chat_url("ernie-lite-8k") == (
-        base + "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie-lite-8k")
+        base + "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie-lite-8k"
+    )
     assert qianfan_emulator.v2_base_url == base + "/v2"
     assert qianfan_emulator.v2_chat_url == base + "/v2/chat/completions"
 
@@ -81,13 +83,19 @@ def test_concurrent_requests(qianfan_emulator: QianfanEmulator) -> None:
     def one(index: int) -> str:
         stream = index % 2 == 0
         if index % 4 < 2:
-            response = requests.post(emu.v1_chat_url(), params={"access_token": token},
-                                     json={"messages": [USER], "stream": stream}, timeout=10)
+            response = requests.post(
+                emu.v1_chat_url(),
+                params={"access_token": token},
+                json={"messages": [USER], "stream": stream},
+                timeout=10,
+            )
         else:
             response = requests.post(
-                emu.v2_chat_url, headers={"Authorization": f"Bearer {emu.api_key}"},
+                emu.v2_chat_url,
+                headers={"Authorization": f"Bearer {emu.api_key}"},
                 json={"model": "ernie-speed-8k", "messages": [USER], "stream": stream},
-                timeout=10)
+                timeout=10,
+            )
         assert response.status_code == 200
         first = response.content.split(b"\n\n")[0].removeprefix(b"data: ")
         return str(json.loads(first)["id"])
@@ -101,8 +109,10 @@ def test_concurrent_requests(qianfan_emulator: QianfanEmulator) -> None:
 def test_keep_alive(qianfan_emulator: QianfanEmulator) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", qianfan_emulator.port, timeout=10)
     body = json.dumps({"model": "ernie-speed-8k", "messages": [USER]})
-    headers = {"Authorization": f"Bearer {qianfan_emulator.api_key}",
-               "Content-Type": "application/json"}
+    headers = {
+        "Authorization": f"Bearer {qianfan_emulator.api_key}",
+        "Content-Type": "application/json",
+    }
     sockets = []
     for stream in (False, True, False):
         payload = body if not stream else body[:-1] + ', "stream": true}'
@@ -122,8 +132,9 @@ def test_stop_never_leaves_a_client_hanging() -> None:
     for _ in range(10):
         emu = QianfanEmulator().start()
         connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
-        connection.request("POST", "/v2/chat/completions", body,
-                           {"Authorization": f"Bearer {emu.api_key}"})
+        connection.request(
+            "POST", "/v2/chat/completions", body, {"Authorization": f"Bearer {emu.api_key}"}
+        )
         started = time.monotonic()
         emu.stop()
         with contextlib.suppress(http.client.HTTPException, ConnectionError):
@@ -136,9 +147,12 @@ def test_stop_is_prompt_with_a_request_in_flight() -> None:
     emu = QianfanEmulator().start()
     emu.queue_slow(60)
     connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=10)
-    connection.request("POST", "/v2/chat/completions", json.dumps(
-        {"model": "ernie-speed-8k", "messages": [USER]}),
-        {"Authorization": f"Bearer {emu.api_key}"})
+    connection.request(
+        "POST",
+        "/v2/chat/completions",
+        json.dumps({"model": "ernie-speed-8k", "messages": [USER]}),
+        {"Authorization": f"Bearer {emu.api_key}"},
+    )
     started = time.monotonic()
     emu.stop()
     assert time.monotonic() - started < 5
@@ -151,12 +165,16 @@ async def test_async_with_and_an_async_client() -> None:
     async with QianfanEmulator() as emu, aiohttp.ClientSession() as session:
         emu.queue_reply("异步回答")
         async with session.post(
-                emu.v2_chat_url, headers={"Authorization": f"Bearer {emu.api_key}"},
-                json={"model": "ernie-speed-8k", "messages": [USER], "stream": True}) as resp:
+            emu.v2_chat_url,
+            headers={"Authorization": f"Bearer {emu.api_key}"},
+            json={"model": "ernie-speed-8k", "messages": [USER], "stream": True},
+        ) as resp:
             lines = [line.strip() async for line in resp.content if line.strip()]
     assert lines[-1] == b"data: [DONE]"
-    text = "".join(json.loads(line.removeprefix(b"data: "))["choices"][0]["delta"]["content"]
-                   for line in lines[:-1])
+    text = "".join(
+        json.loads(line.removeprefix(b"data: "))["choices"][0]["delta"]["content"]
+        for line in lines[:-1]
+    )
     assert text == "异步回答"
     assert not emu.running
 

@@ -15,14 +15,19 @@ TOKEN_SHAPE = re.compile(r"24\.[0-9a-f]{32}\.(\d+)\.(\d+)\.\d+-\d+")
 
 
 def get_token(emu: QianfanEmulator, method: str = "POST", **query: str) -> requests.Response:
-    params = {"grant_type": "client_credentials", "client_id": emu.ak,
-              "client_secret": emu.sk, **query}
+    params = {
+        "grant_type": "client_credentials",
+        "client_id": emu.ak,
+        "client_secret": emu.sk,
+        **query,
+    }
     return requests.request(method, emu.token_url, params=params, timeout=10)
 
 
 def chat(emu: QianfanEmulator, token: str) -> dict[str, Any]:
-    response = requests.post(emu.v1_chat_url(), params={"access_token": token},
-                             json={"messages": [USER]}, timeout=10)
+    response = requests.post(
+        emu.v1_chat_url(), params={"access_token": token}, json={"messages": [USER]}, timeout=10
+    )
     return response.json()  # type: ignore[no-any-return]
 
 
@@ -31,8 +36,14 @@ def test_token_exchange(qianfan_emulator: QianfanEmulator, method: str) -> None:
     response = get_token(qianfan_emulator, method)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "expires_in", "refresh_token", "scope", "session_key",
-                         "session_secret"}
+    assert set(body) == {
+        "access_token",
+        "expires_in",
+        "refresh_token",
+        "scope",
+        "session_key",
+        "session_secret",
+    }
     assert body["expires_in"] == 2592000
     match = TOKEN_SHAPE.fullmatch(body["access_token"])
     assert match is not None
@@ -41,17 +52,36 @@ def test_token_exchange(qianfan_emulator: QianfanEmulator, method: str) -> None:
     assert "error_code" not in chat(qianfan_emulator, body["access_token"])
 
 
-@pytest.mark.parametrize(("query", "status", "error", "description"), [
-    pytest.param({"client_id": "nobody"}, 401, "invalid_client", "unknown client id",
-                 id="unknown-client"),
-    pytest.param({"client_secret": "wrong"}, 401, "invalid_client",
-                 "Client authentication failed", id="wrong-secret"),
-    pytest.param({"grant_type": ""}, 400, "invalid_request", "grant_type", id="no-grant-type"),
-    pytest.param({"grant_type": "password"}, 400, "unsupported_grant_type", "not supported",
-                 id="wrong-grant-type"),
-])
-def test_token_errors(qianfan_emulator: QianfanEmulator, query: dict[str, str], status: int,
-                      error: str, description: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "status", "error", "description"),
+    [
+        pytest.param(
+            {"client_id": "nobody"}, 401, "invalid_client", "unknown client id", id="unknown-client"
+        ),
+        pytest.param(
+            {"client_secret": "wrong"},
+            401,
+            "invalid_client",
+            "Client authentication failed",
+            id="wrong-secret",
+        ),
+        pytest.param({"grant_type": ""}, 400, "invalid_request", "grant_type", id="no-grant-type"),
+        pytest.param(
+            {"grant_type": "password"},
+            400,
+            "unsupported_grant_type",
+            "not supported",
+            id="wrong-grant-type",
+        ),
+    ],
+)
+def test_token_errors(
+    qianfan_emulator: QianfanEmulator,
+    query: dict[str, str],
+    status: int,
+    error: str,
+    description: str,
+) -> None:
     response = get_token(qianfan_emulator, **query)
     assert response.status_code == status
     body = response.json()
@@ -77,12 +107,15 @@ def test_revoke_tokens(qianfan_emulator: QianfanEmulator) -> None:
     qianfan_emulator.revoke_tokens()
     answer = chat(qianfan_emulator, old)
     assert (answer["error_code"], answer["error_msg"]) == (
-        110, "Access token invalid or no longer valid")
+        110,
+        "Access token invalid or no longer valid",
+    )
     assert "error_code" not in chat(qianfan_emulator, qianfan_emulator.issue_access_token())
 
 
 def test_reset_makes_expired_and_revoked_tokens_valid_again(
-        qianfan_emulator: QianfanEmulator) -> None:
+    qianfan_emulator: QianfanEmulator,
+) -> None:
     expired, revoked = qianfan_emulator.issue_access_token(), qianfan_emulator.issue_access_token()
     qianfan_emulator.expire_tokens()
     qianfan_emulator.revoke_tokens()
@@ -103,8 +136,12 @@ def test_custom_credentials() -> None:
         assert (emu.ak, emu.sk) == ("my-ak", "my-sk")
         other = get_token(emu, client_id="other", client_secret="s2")
         assert other.status_code == 200
-        assert get_token(emu, client_id="emulator-api-key",
-                         client_secret="emulator-secret-key").status_code == 401
+        assert (
+            get_token(
+                emu, client_id="emulator-api-key", client_secret="emulator-secret-key"
+            ).status_code
+            == 401
+        )
         with pytest.raises(KeyError):
             emu.issue_access_token("nobody")
 

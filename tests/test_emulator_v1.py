@@ -14,14 +14,24 @@ from langchain_qianfan_free.emulator import QianfanEmulator
 
 USER = {"role": "user", "content": "介绍一下你自己"}
 ANSWER_ID = re.compile(r"as-[a-z0-9]{10}")
-RATE_HEADERS = ("X-Ratelimit-Limit-Requests", "X-Ratelimit-Limit-Tokens",
-                "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Remaining-Tokens")
+RATE_HEADERS = (
+    "X-Ratelimit-Limit-Requests",
+    "X-Ratelimit-Limit-Tokens",
+    "X-Ratelimit-Remaining-Requests",
+    "X-Ratelimit-Remaining-Tokens",
+)
 
 
-def post(emu: QianfanEmulator, body: dict[str, Any], endpoint: str = "ernie_speed",
-         method: str = "POST") -> requests.Response:
-    return requests.request(method, emu.v1_chat_url(endpoint), json=body, timeout=10,
-                            params={"access_token": emu.issue_access_token()})
+def post(
+    emu: QianfanEmulator, body: dict[str, Any], endpoint: str = "ernie_speed", method: str = "POST"
+) -> requests.Response:
+    return requests.request(
+        method,
+        emu.v1_chat_url(endpoint),
+        json=body,
+        timeout=10,
+        params={"access_token": emu.issue_access_token()},
+    )
 
 
 def events(raw: bytes) -> list[dict[str, Any]]:
@@ -31,7 +41,7 @@ def events(raw: bytes) -> list[dict[str, Any]]:
     for block in raw.split(b"\n\n")[:-1]:
         assert block.startswith(b"data: ")
         assert b"\n" not in block
-        parsed.append(json.loads(block[len(b"data: "):]))
+        parsed.append(json.loads(block[len(b"data: ") :]))
     return parsed
 
 
@@ -40,20 +50,33 @@ def test_sync_body(qianfan_emulator: QianfanEmulator) -> None:
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()
-    assert set(body) == {"id", "object", "created", "result", "is_truncated",
-                         "need_clear_history", "finish_reason", "usage"}
+    assert set(body) == {
+        "id",
+        "object",
+        "created",
+        "result",
+        "is_truncated",
+        "need_clear_history",
+        "finish_reason",
+        "usage",
+    }
     assert ANSWER_ID.fullmatch(body["id"])
     assert body["object"] == "chat.completion"
     assert abs(body["created"] - time.time()) < 60
     assert (body["is_truncated"], body["need_clear_history"], body["finish_reason"]) == (
-        False, False, "normal")
+        False,
+        False,
+        "normal",
+    )
     assert set(body["usage"]) == {"prompt_tokens", "completion_tokens", "total_tokens"}
 
 
-def test_answers_carry_request_id_and_rate_limit_headers(
-        qianfan_emulator: QianfanEmulator) -> None:
-    bodies: list[dict[str, Any]] = [{"messages": [USER]}, {"messages": []},
-                                    {"messages": [USER], "stream": True}]
+def test_answers_carry_request_id_and_rate_limit_headers(qianfan_emulator: QianfanEmulator) -> None:
+    bodies: list[dict[str, Any]] = [
+        {"messages": [USER]},
+        {"messages": []},
+        {"messages": [USER], "stream": True},
+    ]
     for body in bodies:
         response = post(qianfan_emulator, body)
         assert response.headers["X-Baidu-Request-Id"]
@@ -77,8 +100,11 @@ def test_stream_framing_and_usage(qianfan_emulator: QianfanEmulator) -> None:
     for chunk in middle:
         assert chunk["is_end"] is False
         assert 0 < len(chunk["result"]) <= 6
-        assert chunk["usage"] == {"prompt_tokens": prompt, "completion_tokens": 0,
-                                  "total_tokens": prompt}
+        assert chunk["usage"] == {
+            "prompt_tokens": prompt,
+            "completion_tokens": 0,
+            "total_tokens": prompt,
+        }
         assert chunk["finish_reason"] == "normal"
     assert last["is_end"] is True
     assert last["result"] == ""
@@ -88,8 +114,9 @@ def test_stream_framing_and_usage(qianfan_emulator: QianfanEmulator) -> None:
 
 def test_stream_final_event_reports_truncation(qianfan_emulator: QianfanEmulator) -> None:
     qianfan_emulator.queue_reply("一二三四五六七八九十")
-    chunks = events(post(qianfan_emulator, {"messages": [USER], "stream": True,
-                                            "max_output_tokens": 5}).content)
+    chunks = events(
+        post(qianfan_emulator, {"messages": [USER], "stream": True, "max_output_tokens": 5}).content
+    )
     assert (chunks[-1]["is_truncated"], chunks[-1]["finish_reason"]) == (True, "length")
     assert chunks[-1]["usage"]["completion_tokens"] == 5
     assert not any(chunk["is_truncated"] for chunk in chunks[:-1])
@@ -113,28 +140,53 @@ def test_only_post_is_accepted(qianfan_emulator: QianfanEmulator, method: str) -
     response = post(qianfan_emulator, {"messages": [USER]}, method=method)
     assert response.status_code == 200
     assert (response.json()["error_code"], response.json()["error_msg"]) == (
-        336101, "Invalid HTTP Method")
+        336101,
+        "Invalid HTTP Method",
+    )
 
 
-@pytest.mark.parametrize("path", ["chat/gpt-4o", "chat/", "chat/ernie_speed/extra",
-                                  "completions/ernie_speed", "embeddings/embedding-v1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "chat/gpt-4o",
+        "chat/",
+        "chat/ernie_speed/extra",
+        "completions/ernie_speed",
+        "embeddings/embedding-v1",
+    ],
+)
 def test_unknown_routes_answer_3(qianfan_emulator: QianfanEmulator, path: str) -> None:
     url = f"{qianfan_emulator.url}/rpc/2.0/ai_custom/v1/wenxinworkshop/{path}"
-    answer = requests.post(url, json={"messages": [USER]}, timeout=10,
-                           params={"access_token": qianfan_emulator.issue_access_token()}).json()
+    answer = requests.post(
+        url,
+        json={"messages": [USER]},
+        timeout=10,
+        params={"access_token": qianfan_emulator.issue_access_token()},
+    ).json()
     assert (answer["error_code"], answer["error_msg"]) == (3, "Unsupported openapi method")
 
 
-@pytest.mark.parametrize("endpoint", ["ernie_speed", "ernie-speed-128k", "ernie-lite-8k",
-                                      "ernie-tiny-8k", "ai_apaas", "eb-instant", "completions"])
-def test_catalogue_endpoints_are_served(qianfan_emulator: QianfanEmulator,
-                                        endpoint: str) -> None:
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "ernie_speed",
+        "ernie-speed-128k",
+        "ernie-lite-8k",
+        "ernie-tiny-8k",
+        "ai_apaas",
+        "eb-instant",
+        "completions",
+    ],
+)
+def test_catalogue_endpoints_are_served(qianfan_emulator: QianfanEmulator, endpoint: str) -> None:
     answer = post(qianfan_emulator, {"messages": [USER]}, endpoint=endpoint).json()
     assert endpoint in answer["result"]
 
 
 def test_unknown_routing_errors_come_before_authentication(
-        qianfan_emulator: QianfanEmulator) -> None:
-    answer = requests.post(qianfan_emulator.v1_chat_url("nope"), json={"messages": [USER]},
-                           timeout=10).json()
+    qianfan_emulator: QianfanEmulator,
+) -> None:
+    answer = requests.post(
+        qianfan_emulator.v1_chat_url("nope"), json={"messages": [USER]}, timeout=10
+    ).json()
     assert answer["error_code"] == 3

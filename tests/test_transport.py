@@ -232,7 +232,13 @@ def closed_port() -> int:
 
 
 def full_text(error: BaseException) -> str:
-    return "".join(traceback.format_exception(error)) + repr(error)
+    """Everything an error tracker could show: traceback, reprs, the whole chain."""
+    texts = ["".join(traceback.format_exception(error))]
+    seen: BaseException | None = error
+    while seen is not None:
+        texts += [repr(seen), str(seen)]
+        seen = seen.__cause__ or seen.__context__
+    return "\n".join(texts)
 
 
 @pytest.mark.parametrize("mode", MODES)
