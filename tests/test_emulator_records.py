@@ -78,3 +78,18 @@ def test_request_log_unit() -> None:
     log.clear()
     assert snapshot == [record]
     assert log.snapshot() == []
+
+
+def test_requests_over_one_connection_share_the_client_address(
+    qianfan_emulator: QianfanEmulator,
+) -> None:
+    body = {"model": "ernie-speed-8k", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {qianfan_emulator.api_key}"}
+    with requests.Session() as session:
+        for _ in range(2):
+            session.post(qianfan_emulator.v2_chat_url, json=body, headers=headers, timeout=10)
+    requests.post(qianfan_emulator.v2_chat_url, json=body, headers=headers, timeout=10)
+    clients = [r.client for r in qianfan_emulator.requests]
+    assert clients[0] == clients[1]
+    assert clients[2] != clients[0]
+    assert clients[0].startswith("127.0.0.1:")
