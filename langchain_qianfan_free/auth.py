@@ -31,7 +31,7 @@ from langchain_qianfan_free.errors import (
     QianfanError,
     error_from_http,
 )
-from langchain_qianfan_free.protocol import HttpRequest, decode_json
+from langchain_qianfan_free.protocol import HttpRequest, unusable_answer
 
 __all__ = [
     "TOKEN_CACHE",
@@ -210,8 +210,6 @@ class OAuthTokenAuth:
         try:
             data = json.loads(body) if body.strip() else None
         except ValueError:
-            if status == 200:
-                decode_json(body, "a token answer", None)  # raises a clear error
             data = None
         if isinstance(data, dict) and data.get("access_token"):
             now = time.time() if now is None else now
@@ -263,4 +261,11 @@ def _token_error(status: int, data: object, body: bytes) -> QianfanError:
             status=status,
             retryable=status >= 500,
         )
-    return error_from_http(status, body.decode("utf-8", "replace"))
+    # Never quote a token answer: a broken one may still hold a token or key.
+    if status == 200:
+        return unusable_answer(
+            f"a token answer that holds no token ({len(body)} bytes; not shown, since it "
+            "may hold credentials)",
+            None,
+        )
+    return error_from_http(status, "")

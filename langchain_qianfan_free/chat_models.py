@@ -6,9 +6,12 @@ points. Conversion, protocols, retries, auth and I/O live in their own modules.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams
@@ -16,7 +19,15 @@ from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from langchain_qianfan_free import catalogue, protocol_v1, protocol_v2
 from langchain_qianfan_free._version import __version__
@@ -35,6 +46,8 @@ from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
 __all__ = ["ChatQianfan"]
 
 _PROTOCOLS: dict[str, ModuleType] = {"v1": protocol_v1, "v2": protocol_v2}
+# What an HTTP header value can carry safely: printable ASCII without spaces.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
 
 
 class ChatQianfan(BaseChatModel):
@@ -108,7 +121,8 @@ class ChatQianfan(BaseChatModel):
             #  'rate_limit': {'X-Ratelimit-Remaining-Requests': 299, ...}, ...}
     """
 
-    model_config = ConfigDict(populate_by_name=True)
+    # hide_input_in_errors: a rejected api_key must not be echoed by ValidationError.
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
     model: str = Field(default="ernie-speed-8k", alias="model_name")
     """Model: v2 id (``ernie-speed-8k``), display name (``ERNIE-Speed-8K``) or v1 endpoint
@@ -121,21 +135,24 @@ class ChatQianfan(BaseChatModel):
     """Protocol: ``auto`` uses v2 when an API key is configured, else v1 with AK/SK."""
 
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env(["QIANFAN_API_KEY", "QIANFAN_BEARER_TOKEN"], default=None)
+        default_factory=secret_from_env(["QIANFAN_API_KEY", "QIANFAN_BEARER_TOKEN"], default=None),
+        validate_default=True,
     )
     """v2 API key (``bce-v3/ALTAK-…``); env ``QIANFAN_API_KEY``, else ``QIANFAN_BEARER_TOKEN``."""
 
-    app_id: str | None = Field(default_factory=from_env("QIANFAN_APP_ID", default=None))
+    app_id: str | None = Field(
+        default_factory=from_env("QIANFAN_APP_ID", default=None), validate_default=True
+    )
     """v2 only: the Qianfan application id sent as the ``appid`` header; env
     ``QIANFAN_APP_ID``."""
 
     qianfan_ak: SecretStr | None = Field(
-        default_factory=secret_from_env("QIANFAN_AK", default=None)
+        default_factory=secret_from_env("QIANFAN_AK", default=None), validate_default=True
     )
     """v1 application API Key (``client_id``); env ``QIANFAN_AK``."""
 
     qianfan_sk: SecretStr | None = Field(
-        default_factory=secret_from_env("QIANFAN_SK", default=None)
+        default_factory=secret_from_env("QIANFAN_SK", default=None), validate_default=True
     )
     """v1 application Secret Key (``client_secret``); env ``QIANFAN_SK``."""
 
@@ -212,17 +229,65 @@ class ChatQianfan(BaseChatModel):
         check_value(info.field_name, value, catalogue.lookup(info.data.get("model") or ""))
         return value
 
+    @field_validator("api_key", "qianfan_ak", "qianfan_sk", mode="before")
+    @classmethod
+    def _clean_secret(cls, value: Any, info: ValidationInfo) -> Any:
+        """Strip stray whitespace (keys pasted or read from files); empty means unset."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None:
+            return None
+        if not isinstance(raw, str):
+            raise ValueError(f"{info.field_name} must be a string.")  # noqa: TRY004
+        raw = raw.strip()
+        if not raw:
+            return None
+        if info.field_name == "api_key" and not _HEADER_SAFE.fullmatch(raw):
+            # Never echo the value: it is a secret.
+            raise ValueError(
+                "api_key (QIANFAN_API_KEY) contains characters an HTTP header cannot "
+                "carry (non-ASCII, spaces or control characters); copy the key again "
+                "from the Qianfan console."
+            )
+        return SecretStr(raw)
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _clean_app_id(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+            if value is not None and not _HEADER_SAFE.fullmatch(value):
+                raise ValueError(
+                    f"app_id={value!r} (QIANFAN_APP_ID) must be printable ASCII without "
+                    "spaces, e.g. app-xxxxxxxx."
+                )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("model must name a model, e.g. model='ernie-speed-8k'.")
+        return value.strip()
+
     @field_validator("base_url")
     @classmethod
     def _normalize_base_url(cls, value: str | None) -> str | None:
-        if not value:
+        if not value or not value.strip():
             return None
         value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
-                f"base_url={value!r} must start with http:// or https:// (set base_url or "
-                "QIANFAN_BASE_URL to a host root such as https://qianfan.baidubce.com)."
+                f"base_url={value!r} must be an http:// or https:// host root such as "
+                "https://qianfan.baidubce.com (set base_url or QIANFAN_BASE_URL)."
             )
+        for api_path in ("/v2/chat/completions", "/rpc/2.0/", "/oauth/2.0/"):
+            if api_path in parts.path + "/":
+                raise ValueError(
+                    f"base_url={value!r} includes an API path ({api_path.strip('/')}); give "
+                    "only the host root (e.g. https://qianfan.baidubce.com): ChatQianfan "
+                    "adds the paths itself."
+                )
         return value.removesuffix("/v2")
 
     @field_validator("max_retries")
@@ -235,7 +300,7 @@ class ChatQianfan(BaseChatModel):
     @field_validator("timeout")
     @classmethod
     def _check_timeout(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
+        if value is not None and not (math.isfinite(value) and value > 0):
             raise ValueError(f"timeout={value} must be a positive number of seconds, or None.")
         return value
 
@@ -370,7 +435,15 @@ class ChatQianfan(BaseChatModel):
     ) -> tuple[Call, ResultContext]:
         """Check everything and build the request; no I/O happens here."""
         kwargs = dict(kwargs)
-        model = str(kwargs.pop("model", None) or self.model)
+        misplaced = sorted(k for k in kwargs if k in _CALL_ONLY_AT_INIT)
+        if misplaced:
+            raise QianfanInvalidRequestError(
+                f"{', '.join(misplaced)} cannot be changed per call; set "
+                f"{'it' if len(misplaced) == 1 else 'them'} when creating ChatQianfan (or "
+                "use model.model_copy(update={...})). Per call you can pass model and "
+                f"{', '.join(PARAM_NAMES)}."
+            )
+        model = str(kwargs.pop("model", None) or self.model).strip()
         spec = catalogue.lookup(model)
         settings = {name: kwargs.pop(name, getattr(self, name)) for name in PARAM_NAMES}
         if stop is not None:
@@ -411,6 +484,11 @@ class ChatQianfan(BaseChatModel):
         assert self.qianfan_ak is not None  # noqa: S101 (choose_version checked it)
         assert self.qianfan_sk is not None  # noqa: S101
         return OAuthTokenAuth(base_url, self.qianfan_ak, self.qianfan_sk)
+
+
+# Fields that are not generation settings: a per-call kwarg with one of these names is
+# a mistake (it would otherwise be sent as a request-body field and do nothing).
+_CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAMES}
 
 
 def _emit(

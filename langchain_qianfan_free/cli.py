@@ -104,4 +104,5 @@ def _settings(protocol: str, stack: contextlib.ExitStack) -> dict[str, Any]:
     )
     if protocol == "v1":
         return {"qianfan_ak": emulator.ak, "qianfan_sk": emulator.sk, "base_url": emulator.url}
-    return {"api_key": emulator.api_key, "base_url": emulator.url}
+    # The emulator's own app id: an unrelated QIANFAN_APP_ID must not reach it.
+    return {"api_key": emulator.api_key, "app_id": emulator.app_id, "base_url": emulator.url}

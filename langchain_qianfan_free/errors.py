@@ -62,10 +62,16 @@ __all__ = [
 _SECRET_PARAMS = re.compile(r"(?i)\b(access_token|client_secret|client_id)=([^&\s'\"<>]+)")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([^\s'\",]+)")
 _IAM_AUTH = re.compile(r"(?i)(bce-auth-v1/)([^\s'\",]+)")
+# The same secrets as JSON members (token answers), and bare v2 API keys.
+_SECRET_JSON = re.compile(
+    r"(?i)(\"(?:access_token|refresh_token|session_key|session_secret|client_secret|"
+    r"client_id|api_key)\"\s*:\s*\")([^\"]*)"
+)
+_V2_KEY = re.compile(r"\b(bce-v3/)([^\s'\",]+)")
 REDACTED = "***"
 
-TOKEN_ERROR_CODES = frozenset({110, 111})
-"""v1 codes that mean the access token is invalid or expired: refresh and resend once."""
+TOKEN_ERROR_CODES = frozenset({100, 110, 111})
+"""v1 codes that mean the access token is missing, invalid or expired: refresh, resend once."""
 
 
 def redact(text: str) -> str:
@@ -80,6 +86,8 @@ def redact(text: str) -> str:
     """
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _SECRET_JSON.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _V2_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _IAM_AUTH.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
 
 
@@ -221,77 +229,101 @@ _HINT_MODEL = (
     "Check the model name (e.g. ernie-speed-8k) or, for a custom v1 service, the endpoint setting."
 )
 
-# v1 error_code → class (reference §4.2 and §4.4).
-_V1: dict[int, _Rule] = {
-    1: _Rule(QianfanAPIError, False, "Unknown server error."),
-    2: _Rule(QianfanAPIError, True, _HINT_SERVER),
-    3: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
-    4: _Rule(QianfanRateLimitError, True, _HINT_RATE),
-    6: _Rule(
+_HINT_UNSAFE = "Qianfan judged this content unsafe; change it rather than retrying."
+
+# The one error table (reference §4.2, §4.4, §7.5). Keys: ("v1", error_code),
+# ("v2", error.code) and ("http", status) for answers whose code says less than their
+# status (or that have none). Lookups go v1/v2 code first, then the HTTP status.
+_TABLE: dict[tuple[str, int | str], _Rule] = {
+    ("v1", 1): _Rule(QianfanAPIError, False, "Unknown server error."),
+    ("v1", 2): _Rule(QianfanAPIError, True, _HINT_SERVER),
+    ("v1", 3): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    ("v1", 4): _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    ("v1", 6): _Rule(
         QianfanPermissionError,
         False,
-        "The application has no permission for this "
-        "model; enable the service in the Qianfan console.",
+        "The application has no permission for "
+        "this model; enable the service in the Qianfan console.",
     ),
-    13: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
-    14: _Rule(
+    ("v1", 13): _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    ("v1", 14): _Rule(
         QianfanAuthenticationError,
         False,
         "IAM authentication failed: check the Access Key / Secret Key.",
     ),
-    15: _Rule(QianfanAPIError, True, _HINT_SERVER),
-    17: _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
-    18: _Rule(QianfanRateLimitError, True, _HINT_RATE),
-    19: _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
-    100: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
-    110: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
-    111: _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
-    336000: _Rule(QianfanAPIError, False, "Internal error at Qianfan."),
-    336004: _Rule(QianfanPermissionError, False, "No permission to call this service."),
-    336005: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
-    336007: _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
-    336100: _Rule(QianfanAPIError, True, _HINT_SERVER),
-    336103: _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
-    336200: _Rule(QianfanAPIError, False, None),
-    336501: _Rule(QianfanRateLimitError, True, _HINT_RATE),
-    336502: _Rule(QianfanRateLimitError, True, _HINT_RATE),
-}
-
-# v2 error.code → class, where the HTTP status alone would say less.
-_V2_CODES: dict[str, _Rule] = {
-    "characters_too_long": _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
-    "tokens_too_long": _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
-    "invalid_model": _Rule(QianfanNotFoundError, False, _HINT_MODEL),
-    "invalid_iam_token": _Rule(
+    ("v1", 15): _Rule(QianfanAPIError, True, _HINT_SERVER),
+    ("v1", 17): _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    ("v1", 18): _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    ("v1", 19): _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    ("v1", 100): _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    ("v1", 110): _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    ("v1", 111): _Rule(QianfanAuthenticationError, False, _HINT_TOKEN),
+    ("v1", 336000): _Rule(QianfanAPIError, False, "Internal error at Qianfan."),
+    ("v1", 336004): _Rule(QianfanPermissionError, False, "No permission to call this service."),
+    ("v1", 336005): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    ("v1", 336007): _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    ("v1", 336100): _Rule(QianfanAPIError, True, _HINT_SERVER),
+    ("v1", 336103): _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    ("v1", 336104): _Rule(QianfanInvalidRequestError, False, _HINT_UNSAFE),
+    ("v1", 336200): _Rule(QianfanAPIError, False, None),
+    ("v1", 336501): _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    ("v1", 336502): _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    ("v2", "characters_too_long"): _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    ("v2", "tokens_too_long"): _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
+    ("v2", "invalid_model"): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    ("v2", "invalid_iam_token"): _Rule(
         QianfanAuthenticationError, False, "Check QIANFAN_API_KEY (api_key): it was rejected."
     ),
-    "invalid_appid": _Rule(
+    ("v2", "invalid_appid"): _Rule(
         QianfanAuthenticationError,
         False,
         "Check QIANFAN_APP_ID (app_id): this key may not use that app.",
     ),
-    "no_parameter_permission": _Rule(QianfanPermissionError, False, None),
-    "account_overdue": _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
-    "model_offline": _Rule(QianfanNotFoundError, False, _HINT_MODEL),
-    "internal_error": _Rule(QianfanAPIError, True, _HINT_SERVER),
-    "dispatch_internal_error": _Rule(QianfanAPIError, True, _HINT_SERVER),
-}
-
-# v2 HTTP status → class, for codes not listed above.
-_V2_STATUS: dict[int, _Rule] = {
-    400: _Rule(QianfanInvalidRequestError, False, _HINT_INPUT),
-    401: _Rule(
+    ("v2", "no_parameter_permission"): _Rule(QianfanPermissionError, False, None),
+    ("v2", "system_unsafe"): _Rule(QianfanInvalidRequestError, False, _HINT_UNSAFE),
+    ("v2", "user_setting_unsafe"): _Rule(QianfanInvalidRequestError, False, _HINT_UNSAFE),
+    ("v2", "functions_unsafe"): _Rule(QianfanInvalidRequestError, False, _HINT_UNSAFE),
+    ("v2", "account_overdue"): _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),
+    ("v2", "model_offline"): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    ("v2", "internal_error"): _Rule(QianfanAPIError, True, _HINT_SERVER),
+    ("v2", "dispatch_internal_error"): _Rule(QianfanAPIError, True, _HINT_SERVER),
+    ("http", 400): _Rule(QianfanInvalidRequestError, False, _HINT_INPUT),
+    ("http", 401): _Rule(
         QianfanAuthenticationError,
         False,
         "Check QIANFAN_API_KEY (api_key) and QIANFAN_APP_ID (app_id).",
     ),
-    403: _Rule(QianfanPermissionError, False, None),
-    404: _Rule(QianfanNotFoundError, False, _HINT_MODEL),
-    405: _Rule(QianfanInvalidRequestError, False, None),
-    408: _Rule(QianfanTimeoutError, True, None),
-    409: _Rule(QianfanAPIError, True, None),
-    429: _Rule(QianfanRateLimitError, True, _HINT_RATE),
+    ("http", 403): _Rule(QianfanPermissionError, False, None),
+    ("http", 404): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
+    ("http", 405): _Rule(QianfanInvalidRequestError, False, None),
+    ("http", 408): _Rule(QianfanTimeoutError, True, None),
+    ("http", 409): _Rule(QianfanAPIError, True, None),
+    ("http", 429): _Rule(QianfanRateLimitError, True, _HINT_RATE),
 }
+_INPUT = _Rule(QianfanInvalidRequestError, False, _HINT_INPUT)
+_UNKNOWN = _Rule(QianfanAPIError, False, None)
+_SERVER = _Rule(QianfanAPIError, True, _HINT_SERVER)
+_RATE = _Rule(QianfanRateLimitError, True, _HINT_RATE)
+
+
+def _rule_for_status(status: int) -> _Rule:
+    rule = _TABLE.get(("http", status))
+    if rule is None:
+        rule = _SERVER if status >= 500 else _UNKNOWN
+    return rule
+
+
+def _build(
+    rule: _Rule, message: str, code: int | str | None, status: int | None, request_id: str | None
+) -> QianfanError:
+    return rule.cls(
+        message,
+        code=code,
+        request_id=request_id,
+        status=status,
+        hint=rule.hint,
+        retryable=rule.retryable,
+    )
 
 
 def error_from_v1(
@@ -308,20 +340,10 @@ def error_from_v1(
     Returns:
         The matching exception, not raised.
     """
-    rule = _V1.get(code)
+    rule = _TABLE.get(("v1", code))
     if rule is None:
-        if 336001 <= code <= 336106:
-            rule = _Rule(QianfanInvalidRequestError, False, _HINT_INPUT)
-        else:
-            rule = _Rule(QianfanAPIError, False, None)
-    return rule.cls(
-        message,
-        code=code,
-        request_id=request_id,
-        status=status,
-        hint=rule.hint,
-        retryable=rule.retryable,
-    )
+        rule = _INPUT if 336001 <= code <= 336106 else _UNKNOWN
+    return _build(rule, message, code, status, request_id)
 
 
 def error_from_v2(
@@ -338,24 +360,12 @@ def error_from_v2(
     Returns:
         The matching exception, not raised.
     """
-    rule = _V2_CODES.get(code or "")
-    if rule is None or (code == "invalid_model" and status == 400):
-        rule = _V2_STATUS.get(status)
+    rule = _TABLE.get(("v2", code or ""))
+    if rule is None or (code == "invalid_model" and status == 400):  # "model is empty"
+        rule = _TABLE.get(("http", status))
     if rule is None:
-        if status >= 500:
-            rule = _Rule(QianfanAPIError, True, _HINT_SERVER)
-        elif code and "rate_limit" in code:
-            rule = _Rule(QianfanRateLimitError, True, _HINT_RATE)
-        else:
-            rule = _Rule(QianfanAPIError, False, None)
-    return rule.cls(
-        message,
-        code=code if code is not None else status,
-        request_id=request_id,
-        status=status,
-        hint=rule.hint,
-        retryable=rule.retryable,
-    )
+        rule = _RATE if code and "rate_limit" in code else _rule_for_status(status)
+    return _build(rule, message, code if code is not None else status, status, request_id)
 
 
 def error_from_http(status: int, body: str, *, request_id: str | None = None) -> QianfanError:
@@ -366,22 +376,13 @@ def error_from_http(status: int, body: str, *, request_id: str | None = None) ->
 
     Args:
         status: HTTP status.
-        body: The body text (shortened in the message).
+        body: The body text (shortened in the message; pass ``""`` to leave it out).
         request_id: ``X-Baidu-Request-Id``, when present.
 
     Returns:
         The matching exception, not raised.
     """
-    rule = _V2_STATUS.get(status)
-    if rule is None:
-        retryable = status >= 500
-        rule = _Rule(QianfanAPIError, retryable, _HINT_SERVER if retryable else None)
-    snippet = " ".join(body.split())[:200] or "(empty body)"
-    return rule.cls(
-        f"HTTP {status} from Qianfan: {snippet}",
-        code=None,
-        status=status,
-        request_id=request_id,
-        hint=rule.hint,
-        retryable=rule.retryable,
+    snippet = " ".join(body.split())[:200] or "(no body shown)"
+    return _build(
+        _rule_for_status(status), f"HTTP {status} from Qianfan: {snippet}", None, status, request_id
     )

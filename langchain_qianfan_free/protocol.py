@@ -29,6 +29,7 @@ __all__ = [
     "merge_extra",
     "rate_limit_headers",
     "request_id_of",
+    "unusable_answer",
     "usage_of",
 ]
 
@@ -107,10 +108,21 @@ def decode_json(body: bytes | str, what: str, request_id: str | None) -> Any:
     except (ValueError, UnicodeDecodeError):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         snippet = " ".join(text.split())[:200] or "(empty)"
-        raise QianfanAPIError(
-            f"Qianfan sent {what} that is not valid JSON: {snippet}",
-            request_id=request_id,
-        ) from None
+        raise unusable_answer(f"{what} that is not valid JSON: {snippet}", request_id) from None
+
+
+def unusable_answer(what: str, request_id: str | None) -> QianfanAPIError:
+    """The error for an answer that cannot be used (not JSON, wrong shape).
+
+    Such answers come from gateways and cut connections more often than from the
+    model, so they are retried like other server trouble.
+    """
+    return QianfanAPIError(
+        f"Qianfan sent {what}",
+        request_id=request_id,
+        retryable=True,
+        hint="ChatQianfan retries these; if it persists, check that base_url points at Qianfan.",
+    )
 
 
 def request_id_of(headers: Mapping[str, str], body_id: object = None) -> str | None:

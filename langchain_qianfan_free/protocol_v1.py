@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
-    QianfanAPIError,
     QianfanError,
     error_from_http,
     error_from_v1,
@@ -30,6 +29,7 @@ from langchain_qianfan_free.protocol import (
     decode_json,
     merge_extra,
     request_id_of,
+    unusable_answer,
     usage_of,
 )
 
@@ -116,10 +116,7 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
         raise _http_error(status, headers, body)
     data = decode_json(body, "an answer", request_id_of(headers))
     if not isinstance(data, dict):
-        raise QianfanAPIError(
-            f"Qianfan sent an unexpected answer: {str(data)[:200]}",
-            request_id=request_id_of(headers),
-        )
+        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
     _raise_if_error(data, headers, status)
     return _reply(data, final=True)
 
@@ -128,9 +125,8 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     """Parse one v1 stream event (a ``data:`` payload or a bare error line)."""
     data = decode_json(payload, "a stream event", request_id_of(headers))
     if not isinstance(data, dict):
-        raise QianfanAPIError(
-            f"Qianfan sent an unexpected stream event: {payload[:200]}",
-            request_id=request_id_of(headers),
+        raise unusable_answer(
+            f"an unexpected stream event: {payload[:200]}", request_id_of(headers)
         )
     _raise_if_error(data, headers, 200)
     done = bool(data.get("is_end"))

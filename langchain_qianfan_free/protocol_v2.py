@@ -15,7 +15,6 @@ from typing import Any
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
-    QianfanAPIError,
     QianfanError,
     QianfanInvalidRequestError,
     error_from_http,
@@ -30,6 +29,7 @@ from langchain_qianfan_free.protocol import (
     decode_json,
     merge_extra,
     request_id_of,
+    unusable_answer,
     usage_of,
 )
 
@@ -133,10 +133,7 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
     _raise_if_error(data, headers, status)
     choice = _first_choice(data, headers)
     if choice is None:
-        raise QianfanAPIError(
-            "Qianfan sent an answer without choices",
-            request_id=request_id_of(headers, data.get("id")),
-        )
+        raise unusable_answer("an answer without choices", request_id_of(headers, data.get("id")))
     message = choice.get("message") or {}
     return Reply(
         text=str(message.get("content") or ""),
@@ -169,10 +166,7 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
 
 def _first_choice(data: Any, headers: Mapping[str, str]) -> dict[str, Any] | None:
     if not isinstance(data, dict):
-        raise QianfanAPIError(
-            f"Qianfan sent an unexpected answer: {str(data)[:200]}",
-            request_id=request_id_of(headers),
-        )
+        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
     choices = data.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]

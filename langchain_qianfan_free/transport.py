@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -49,6 +50,32 @@ __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
 _POOL_SIZE = 32
 _JSON_TYPES = ("application/json",)
+
+
+# Loggers of the HTTP libraries that log request URLs (urllib3 at DEBUG level).
+_URL_LOGGERS = ("urllib3.connectionpool", "aiohttp.client")
+
+
+class _RedactingFilter(logging.Filter):
+    """Removes credentials from the HTTP libraries' log records (URLs hold the token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+_REDACTING_FILTER = _RedactingFilter()
+
+
+def _redact_library_logs() -> None:
+    """Install the redacting filter once (called when a session is first created)."""
+    for name in _URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTING_FILTER not in logger.filters:
+            logger.addFilter(_REDACTING_FILTER)
 
 
 class _Parser(Protocol):
@@ -194,6 +221,7 @@ class SyncTransport:
         if self._session is None:
             with self._lock:
                 if self._session is None:
+                    _redact_library_logs()
                     session = requests.Session()
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
                     session.mount("http://", adapter)
@@ -330,7 +358,11 @@ class AsyncTransport:
         import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
 
         self._forget_closed_loops()
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
+        _redact_library_logs()
+        # trust_env: honour HTTP(S)_PROXY / NO_PROXY like requests does.
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=_POOL_SIZE), trust_env=True
+        )
         keeper = self._keep(session)
         await keeper.__anext__()  # registered with the loop: closed at its shutdown
         self._sessions[id(loop)] = (loop, session, keeper)

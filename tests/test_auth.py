@@ -100,3 +100,18 @@ def test_applying_credentials() -> None:
     assert bearer.headers["appid"] == "app-1"
     v1 = oauth(TokenCache()).apply(HttpRequest("http://h/chat/x", b"{}"), "24.a/b")
     assert v1.url == "http://h/chat/x?access_token=24.a%2Fb"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b'{"refresh_token": "25.SECRET", "access_token": "24.SECRET", "expires_in": 25'),
+        (502, b'<html>{"access_token": "24.SECRET"}</html>'),
+        (200, b'{"session_secret": "SECRET"}'),
+    ],
+)
+def test_token_answers_are_never_quoted(status, body) -> None:
+    with pytest.raises(QianfanAPIError) as info:
+        oauth(TokenCache()).accept(status, body)
+    assert "SECRET" not in str(info.value)
+    assert info.value.is_retryable

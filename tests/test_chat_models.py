@@ -228,14 +228,21 @@ def test_bad_input_fails_before_any_request(
         ({"temperature": 3}, "temperature=3"),
         ({"max_retries": -1}, "max_retries=-1"),
         ({"timeout": 0}, "timeout=0"),
-        ({"base_url": "qianfan.baidubce.com"}, "must start with http"),
+        ({"base_url": "qianfan.baidubce.com"}, "must be an http:// or https:// host root"),
+        ({"base_url": "http://"}, "host root"),
+        ({"base_url": "https://qianfan.baidubce.com/v2/chat/completions"}, "only the host root"),
+        ({"base_url": "http://h/rpc/2.0/ai_custom/v1/wenxinworkshop/chat"}, "only the host root"),
+        ({"model": " "}, "model must name a model"),
+        ({"timeout": float("nan")}, "timeout=nan"),
+        ({"api_key": "key-with-中文"}, "api_key .*QIANFAN_API_KEY.* cannot carry"),
+        ({"app_id": "app 1"}, "app_id"),
         ({"model_kwargs": {"temperature": 0.5}}, "model_kwargs must not contain temperature"),
         ({"api_version": "v3"}, "api_version"),
     ],
 )
 def test_bad_settings_fail_at_construction(kwargs, match) -> None:
     with pytest.raises(ValidationError, match=match):
-        ChatQianfan(api_key="k", **kwargs)
+        ChatQianfan(**{"api_key": "k", **kwargs})
 
 
 @pytest.mark.parametrize(
@@ -332,3 +339,40 @@ def test_ls_params() -> None:
     }
     assert ChatQianfan(model_name="ernie-lite-8k", api_key="k").model == "ernie-lite-8k"
     assert ChatQianfan(api_key="k").profile["max_input_tokens"] == 6144
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"timeout": 0.001},
+        {"max_retries": 0},
+        {"api_key": "bce-v3/ALTAK-x/percall-secret"},
+        {"base_url": "http://127.0.0.1:1"},
+        {"streaming": True},
+        {"model_kwargs": {"a": 1}},
+    ],
+    ids=lambda kwargs: next(iter(kwargs)),
+)
+def test_call_kwargs_that_are_not_generation_settings_are_refused(qianfan_emulator, kwargs) -> None:
+    model = make_model(qianfan_emulator, "v2")
+    with pytest.raises(QianfanInvalidRequestError, match="cannot be changed per call") as info:
+        model.invoke("hi", **kwargs)
+    assert "percall-secret" not in str(info.value)
+    assert qianfan_emulator.requests == []
+
+
+def test_keys_are_trimmed_and_empty_ones_mean_unset(qianfan_emulator, monkeypatch) -> None:
+    model = ChatQianfan(api_key=f"  {qianfan_emulator.api_key}\n", base_url=qianfan_emulator.url)
+    assert model.invoke("hi").content
+    monkeypatch.setenv("QIANFAN_API_KEY", "")
+    monkeypatch.setenv("QIANFAN_AK", qianfan_emulator.ak)
+    monkeypatch.setenv("QIANFAN_SK", qianfan_emulator.sk + "\n")
+    model = ChatQianfan(base_url=qianfan_emulator.url)
+    assert model.api_key is None
+    assert model.invoke("hi").response_metadata["api_version"] == "v1"
+
+
+def test_bad_key_characters_are_reported_without_the_key() -> None:
+    with pytest.raises(ValidationError) as info:
+        ChatQianfan(api_key="bce-v3/ALTAK-秘密")
+    assert "秘密" not in str(info.value)

@@ -72,6 +72,7 @@ def test_v1_codes(code, cls, core, retryable) -> None:
         (401, "invalid_iam_token", QianfanAuthenticationError, False),
         (401, "invalid_model", QianfanNotFoundError, False),
         (403, "account_overdue", QianfanQuotaExceededError, False),
+        (403, "system_unsafe", QianfanInvalidRequestError, False),
         (429, "rpm_rate_limit_exceeded", QianfanRateLimitError, True),
         (429, "tpm_rate_limit_exceeded", QianfanRateLimitError, True),
         (500, "internal_error", QianfanAPIError, True),
@@ -102,6 +103,8 @@ def test_gateway_errors_by_status() -> None:
         "/oauth/2.0/token?grant_type=client_credentials&client_id=AKAK&client_secret=SKSK",
         "Authorization: Bearer bce-v3/ALTAK-xyz/secretpart",
         "Authorization: bce-auth-v1/myak/2024-05-21T08:00:00Z/300//abcdef",
+        '{"access_token": "24.abc", "refresh_token": "AKAK", "session_secret": "SKSK"}',
+        "api key bce-v3/ALTAK-xyz/secretpart was rejected",
     ],
 )
 def test_redact_removes_every_credential(text) -> None:

@@ -20,6 +20,7 @@ from langchain_qianfan_free.errors import QianfanConnectionError, error_from_v1,
         (error_from_v1(17, "daily"), 0, retry.Action.RAISE),
         (error_from_v1(111, "expired"), 0, retry.Action.REFRESH_TOKEN),
         (error_from_v1(110, "invalid"), 5, retry.Action.REFRESH_TOKEN),
+        (error_from_v1(100, "Invalid parameter"), 0, retry.Action.REFRESH_TOKEN),
     ],
 )
 def test_decide(error, attempt, expected) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import traceback
@@ -82,30 +83,34 @@ def test_connection_closed_before_the_answer_is_retried(qianfan_emulator, protoc
 def test_stream_cut_midway_raises_after_what_arrived(qianfan_emulator, protocol, mode) -> None:
     qianfan_emulator.queue_disconnect(after_events=2)
     received: list[str] = []
-    model = make_model(qianfan_emulator, protocol)
+    with pytest.raises(QianfanConnectionError):
+        consume(make_model(qianfan_emulator, protocol), mode, received)
+    assert "".join(received)  # what arrived was delivered ...
+    assert count(qianfan_emulator, protocol) == 1  # ... and the stream was not re-sent
+
+
+def consume(model: ChatQianfan, mode: str, received: list[str]) -> None:
+    """Stream into ``received`` chunk by chunk, so a test sees what arrived before a failure."""
 
     async def consume_async() -> None:
         async for chunk in model.astream("讲一个很长的故事"):
             received.append(chunk.text)
 
-    def consume() -> None:
-        if mode == "astream":
-            asyncio.run(consume_async())
-        for chunk in model.stream("讲一个很长的故事"):
-            received.append(chunk.text)
-
-    with pytest.raises(QianfanConnectionError):
-        consume()
-    assert "".join(received)  # what arrived was delivered ...
-    assert count(qianfan_emulator, protocol) == 1  # ... and the stream was not re-sent
+    if mode == "astream":
+        asyncio.run(consume_async())
+        return
+    for chunk in model.stream("讲一个很长的故事"):
+        received.append(chunk.text)
 
 
 @pytest.mark.parametrize("mode", STREAMS)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_stream_error_event_midway_raises(qianfan_emulator, protocol, mode) -> None:
     qianfan_emulator.queue_stream_error(336100, after_events=2)
+    received: list[str] = []
     with pytest.raises(QianfanAPIError, match=r"336100|internal"):
-        call(make_model(qianfan_emulator, protocol), mode, "讲一个很长的故事")
+        consume(make_model(qianfan_emulator, protocol), mode, received)
+    assert "".join(received)  # the events before the error were delivered
     assert count(qianfan_emulator, protocol) == 1
 
 
@@ -119,7 +124,11 @@ def test_stream_error_before_any_event_is_retried(qianfan_emulator, protocol) ->
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_malformed_json_is_a_clear_error(qianfan_emulator, protocol, mode) -> None:
+def test_malformed_json_is_retried_then_a_clear_error(qianfan_emulator, protocol, mode) -> None:
+    qianfan_emulator.queue_malformed_json()
+    message, _ = call(make_model(qianfan_emulator, protocol), mode, "hi")
+    assert message.content
+    assert count(qianfan_emulator, protocol) == 2
     qianfan_emulator.queue_malformed_json()
     with pytest.raises(QianfanAPIError, match="not valid JSON"):
         call(make_model(qianfan_emulator, protocol, max_retries=0), mode, "hi")
@@ -187,6 +196,12 @@ def test_expired_or_revoked_token_is_refreshed_and_the_request_resent(
     assert message.content
     assert count(qianfan_emulator, "token") == 2
     assert count(qianfan_emulator, "v1") == 3
+
+
+def test_missing_token_error_100_is_refreshed_too(qianfan_emulator) -> None:
+    qianfan_emulator.queue_error(100, "Invalid parameter")
+    assert make_model(qianfan_emulator, "v1", max_retries=0).invoke("hi").content
+    assert count(qianfan_emulator, "token") == 2
 
 
 def test_token_refresh_happens_only_once_per_request(qianfan_emulator) -> None:
@@ -309,3 +324,14 @@ def test_events_are_read_whatever_the_stream_is_labelled(qianfan_emulator, conte
     message, _ = call(make_model(qianfan_emulator, "v2"), "stream", "hi")
     assert message.content == "你好"
     assert message.usage_metadata["total_tokens"] == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_library_debug_logs_never_show_credentials(qianfan_emulator, caplog, mode) -> None:
+    caplog.set_level(logging.DEBUG)
+    call(make_model(qianfan_emulator, "v1"), mode, "hi")
+    tokens = [r.query["access_token"] for r in qianfan_emulator.requests if r.protocol == "v1"]
+    if mode in ("invoke", "stream"):
+        assert "access_token=***" in caplog.text  # urllib3 logged the URL, redacted
+    for secret in (*tokens, qianfan_emulator.ak, qianfan_emulator.sk):
+        assert secret not in caplog.text
