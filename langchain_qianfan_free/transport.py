@@ -23,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import threading
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -76,6 +79,27 @@ def _redact_library_logs() -> None:
         logger = logging.getLogger(name)
         if _REDACTING_FILTER not in logger.filters:
             logger.addFilter(_REDACTING_FILTER)
+
+
+class _EnvProxies:
+    """``HTTP(S)_PROXY`` / ``NO_PROXY`` for each host, read once per host.
+
+    Both HTTP libraries would otherwise re-read the environment (and ``~/.netrc``, whose
+    entries would replace our ``Authorization`` header) on every request.
+    """
+
+    def __init__(self) -> None:
+        self._by_origin: dict[str, str | None] = {}
+
+    def __call__(self, url: str) -> str | None:
+        """The proxy URL to use for ``url``, or ``None`` for a direct connection."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self._by_origin:
+            bypass = urllib.request.proxy_bypass(parts.hostname or "")
+            proxy = None if bypass else urllib.request.getproxies().get(parts.scheme)
+            self._by_origin[origin] = proxy
+        return self._by_origin[origin]
 
 
 class _Parser(Protocol):
@@ -214,6 +238,7 @@ class SyncTransport:
     def __init__(self) -> None:
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
+        self._proxy = _EnvProxies()
 
     @property
     def session(self) -> requests.Session:
@@ -223,11 +248,19 @@ class SyncTransport:
                 if self._session is None:
                     _redact_library_logs()
                     session = requests.Session()
+                    # The environment is read once instead of per request (see
+                    # _EnvProxies): the CA bundle here, proxies per host.
+                    session.trust_env = False
+                    session.verify = _env_ca_bundle() or True
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
                     self._session = session
         return self._session
+
+    def _proxies_for(self, url: str) -> dict[str, str]:
+        proxy = self._proxy(url)
+        return {urlsplit(url).scheme: proxy} if proxy else {}
 
     def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
@@ -297,6 +330,7 @@ class SyncTransport:
                 data=request.body,
                 headers=dict(request.headers),
                 timeout=timeout,
+                proxies=self._proxies_for(request.url),
             )
             return response.status_code, response.headers, response.content
         except requests.RequestException as exc:
@@ -312,6 +346,7 @@ class SyncTransport:
                 headers=dict(request.headers),
                 timeout=timeout,
                 stream=True,
+                proxies=self._proxies_for(request.url),
             )
         except requests.RequestException as exc:
             failure = _network_error(exc, request, timeout)
@@ -348,6 +383,7 @@ class AsyncTransport:
         self._sessions: dict[
             int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncIterator[None]]
         ] = {}
+        self._proxy = _EnvProxies()
 
     async def session(self) -> aiohttp.ClientSession:
         """The running loop's session, created on first use."""
@@ -359,10 +395,8 @@ class AsyncTransport:
 
         self._forget_closed_loops()
         _redact_library_logs()
-        # trust_env: honour HTTP(S)_PROXY / NO_PROXY like requests does.
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=_POOL_SIZE), trust_env=True
-        )
+        # Proxies come from _EnvProxies (read once per host), not trust_env (per request).
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
         keeper = self._keep(session)
         await keeper.__anext__()  # registered with the loop: closed at its shutdown
         self._sessions[id(loop)] = (loop, session, keeper)
@@ -452,6 +486,7 @@ class AsyncTransport:
                 data=request.body,
                 headers=dict(request.headers),
                 timeout=_client_timeout(timeout),
+                proxy=self._proxy(request.url),
             )
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
@@ -490,6 +525,11 @@ async def _aanswers(reader: _EventReader, chunks: AsyncIterator[bytes]) -> Async
             yield answer
     for answer in reader.close():
         yield answer
+
+
+def _env_ca_bundle() -> str | None:
+    """The CA bundle requests would take from the environment, if any."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _drain(chunks: Iterator[bytes]) -> None:

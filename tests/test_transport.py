@@ -335,3 +335,19 @@ def test_library_debug_logs_never_show_credentials(qianfan_emulator, caplog, mod
         assert "access_token=***" in caplog.text  # urllib3 logged the URL, redacted
     for secret in (*tokens, qianfan_emulator.ak, qianfan_emulator.sk):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_environment_proxies_are_honoured(qianfan_emulator, monkeypatch, mode) -> None:
+    # A proxy that is down: calls fail through it unless NO_PROXY exempts the host.
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{closed_port()}")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(QianfanConnectionError):
+        call(make_model(qianfan_emulator, "v2", max_retries=0), mode, "hi")
+    assert qianfan_emulator.requests == []
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, "127.0.0.1")
+    message, _ = call(make_model(qianfan_emulator, "v2"), mode, "hi")
+    assert message.content
