@@ -10,7 +10,7 @@ no I/O happens here.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,19 +18,25 @@ from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanAPIError, QianfanInvalidRequestError, redact
 from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
+from langchain_qianfan_free.sse import SSEDecoder
 
 __all__ = [
     "REQUEST_ID_HEADER",
+    "Answer",
     "ChatProtocol",
+    "EventReader",
     "HttpRequest",
     "Reply",
+    "ReplyParser",
     "decode_json",
+    "finish_body",
     "header",
     "merge_extra",
     "rate_limit_headers",
     "request_id_of",
     "unusable_answer",
     "usage_of",
+    "wire_messages",
 ]
 
 REQUEST_ID_HEADER = "X-Baidu-Request-Id"
@@ -75,7 +81,17 @@ class Reply:
     done: bool = False
 
 
-class ChatProtocol(Protocol):
+class ReplyParser(Protocol):
+    """Reading answers: what the transports need of a protocol module."""
+
+    def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply:
+        """Parse a whole answer; raise its error if it is one."""
+
+    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply:
+        """Parse one stream event; raise its error if it is one."""
+
+
+class ChatProtocol(ReplyParser, Protocol):
     """The interface both protocol modules implement (as module-level functions)."""
 
     VERSION: str
@@ -94,11 +110,38 @@ class ChatProtocol(Protocol):
     ) -> HttpRequest:
         """Build the chat request."""
 
-    def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply:
-        """Parse a whole answer; raise its error if it is one."""
 
-    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply:
-        """Parse one stream event; raise its error if it is one."""
+@dataclass(frozen=True)
+class Answer:
+    """A parsed reply and the headers of the HTTP answer it came in."""
+
+    reply: Reply
+    headers: Mapping[str, str]
+
+
+class EventReader:
+    """Bytes of an event stream in, parsed answers out (both transports use it).
+
+    Events are parsed one at a time as they are consumed, so the answers before an
+    error event are delivered before the error is raised.
+    """
+
+    def __init__(self, protocol: ReplyParser, headers: Mapping[str, str]) -> None:
+        self._protocol = protocol
+        self._headers = headers
+        self._decoder = SSEDecoder()
+
+    def feed(self, raw: bytes) -> Iterator[Answer]:
+        """Answers completed by ``raw``; raises the error an event reports."""
+        return self._answers(self._decoder.feed(raw))
+
+    def close(self) -> Iterator[Answer]:
+        """Answers left at the end of the body."""
+        return self._answers(self._decoder.close())
+
+    def _answers(self, payloads: list[str]) -> Iterator[Answer]:
+        for payload in payloads:
+            yield Answer(self._protocol.parse_event(payload, self._headers), self._headers)
 
 
 def decode_json(body: bytes | str, what: str, request_id: str | None) -> Any:
@@ -142,6 +185,27 @@ def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, int | str]:
             canonical = "-".join(part.capitalize() for part in name.split("-"))
             found[canonical] = int(value) if value.strip().isdigit() else value
     return found
+
+
+def wire_messages(conversation: Conversation) -> list[dict[str, str]]:
+    """The conversation's turns as wire messages (``role``, ``content``, ``name``)."""
+    return [
+        {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
+        for t in conversation.turns
+    ]
+
+
+def finish_body(
+    body: dict[str, Any], params: RequestParams, wire_names: Mapping[str, str]
+) -> bytes:
+    """Add the parameters (renamed for the protocol) and extra fields; encode the body."""
+    for name, value in params.values.items():
+        if value is not None:
+            body[wire_names.get(name, name)] = value
+    if params.api_stop:
+        body["stop"] = params.api_stop
+    merge_extra(body, params.extra)
+    return json.dumps(body, ensure_ascii=False).encode()
 
 
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,10 +27,11 @@ from langchain_qianfan_free.protocol import (
     HttpRequest,
     Reply,
     decode_json,
-    merge_extra,
+    finish_body,
     request_id_of,
     unusable_answer,
     usage_of,
+    wire_messages,
 )
 
 __all__ = [
@@ -84,25 +85,11 @@ def chat_request(
     Returns:
         The request.
     """
-    body: dict[str, Any] = {
-        "messages": [
-            {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
-            for t in conversation.turns
-        ],
-        "stream": stream,
-    }
+    body: dict[str, Any] = {"messages": wire_messages(conversation), "stream": stream}
     if conversation.system:
         body["system"] = conversation.system
-    for name, value in params.values.items():
-        if value is not None:
-            body[_WIRE_NAMES.get(name, name)] = value
-    if params.api_stop:
-        body["stop"] = params.api_stop
-    merge_extra(body, params.extra)
     path = quote(endpoint_for(model, spec, endpoint), safe="")
-    return HttpRequest(
-        f"{base_url}{CHAT_PATH}{path}", json.dumps(body, ensure_ascii=False).encode()
-    )
+    return HttpRequest(f"{base_url}{CHAT_PATH}{path}", finish_body(body, params, _WIRE_NAMES))
 
 
 def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:

@@ -27,10 +27,11 @@ from langchain_qianfan_free.protocol import (
     HttpRequest,
     Reply,
     decode_json,
-    merge_extra,
+    finish_body,
     request_id_of,
     unusable_answer,
     usage_of,
+    wire_messages,
 )
 
 __all__ = [
@@ -97,27 +98,15 @@ def chat_request(
             f"endpoint={endpoint!r} is a v1 setting and v2 has no endpoints; on v2 name "
             "the service with model=..., or set api_version='v1'."
         )
-    messages: list[dict[str, str]] = []
-    if conversation.system:
-        messages.append({"role": "system", "content": conversation.system})
-    messages.extend(
-        {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
-        for t in conversation.turns
-    )
+    system = [{"role": "system", "content": conversation.system}] if conversation.system else []
     body: dict[str, Any] = {
         "model": model_id_for(model, spec),
-        "messages": messages,
+        "messages": [*system, *wire_messages(conversation)],
         "stream": stream,
     }
     if stream:
         body["stream_options"] = {"include_usage": True}
-    for name, value in params.values.items():
-        if value is not None:
-            body[_WIRE_NAMES.get(name, name)] = value
-    if params.api_stop:
-        body["stop"] = params.api_stop
-    merge_extra(body, params.extra)
-    return HttpRequest(f"{base_url}{CHAT_PATH}", json.dumps(body, ensure_ascii=False).encode())
+    return HttpRequest(f"{base_url}{CHAT_PATH}", finish_body(body, params, _WIRE_NAMES))
 
 
 def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:

@@ -17,13 +17,22 @@ import random
 from collections.abc import Callable, Mapping
 from enum import Enum
 
+from langchain_qianfan_free.auth import Auth, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     TOKEN_ERROR_CODES,
     QianfanAuthenticationError,
     QianfanError,
 )
 
-__all__ = ["INITIAL_DELAY", "MAX_DELAY", "Action", "decide", "delay", "retry_after"]
+__all__ = [
+    "INITIAL_DELAY",
+    "MAX_DELAY",
+    "Action",
+    "Attempts",
+    "decide",
+    "delay",
+    "retry_after",
+]
 
 INITIAL_DELAY = 0.5
 """Seconds before the first retry (before jitter)."""
@@ -95,3 +104,38 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
             except ValueError:
                 return None
     return None
+
+
+class Attempts:
+    """Book-keeping of one call's retry loop (each transport runs the loop itself).
+
+    Attributes:
+        credential: The credential the current attempt used, so that a rejected v1
+            token is the one dropped from the cache.
+    """
+
+    def __init__(self, auth: Auth, max_retries: int) -> None:
+        self._auth = auth
+        self._max_retries = max_retries
+        self._attempt = 0
+        self._refreshed = False
+        self.credential: str | None = None
+
+    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float:
+        """Seconds to wait before the next attempt; raises ``error`` when there is none."""
+        action = decide(
+            error,
+            attempt=self._attempt,
+            max_retries=self._max_retries,
+            can_refresh=self._auth.can_refresh and not self._refreshed,
+        )
+        if action is Action.REFRESH_TOKEN:
+            assert isinstance(self._auth, OAuthTokenAuth)  # noqa: S101 (can_refresh)
+            self._auth.invalidate(self.credential)
+            self._refreshed = True
+            return 0.0
+        if action is Action.RETRY:
+            wait = delay(self._attempt, retry_after(headers or {}))
+            self._attempt += 1
+            return wait
+        raise error

@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import os
 import threading
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
@@ -43,8 +40,8 @@ from langchain_qianfan_free.errors import (
     QianfanTimeoutError,
     redact,
 )
-from langchain_qianfan_free.protocol import HttpRequest, Reply
-from langchain_qianfan_free.sse import SSEDecoder
+from langchain_qianfan_free.netenv import EnvProxies, env_ca_bundle, redact_library_logs
+from langchain_qianfan_free.protocol import Answer, EventReader, HttpRequest, ReplyParser
 
 if TYPE_CHECKING:
     import aiohttp
@@ -53,58 +50,6 @@ __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
 _POOL_SIZE = 32
 _JSON_TYPES = ("application/json",)
-
-
-# Loggers of the HTTP libraries that log request URLs (urllib3 at DEBUG level).
-_URL_LOGGERS = ("urllib3.connectionpool", "aiohttp.client")
-
-
-class _RedactingFilter(logging.Filter):
-    """Removes credentials from the HTTP libraries' log records (URLs hold the token)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-_REDACTING_FILTER = _RedactingFilter()
-
-
-def _redact_library_logs() -> None:
-    """Install the redacting filter once (called when a session is first created)."""
-    for name in _URL_LOGGERS:
-        logger = logging.getLogger(name)
-        if _REDACTING_FILTER not in logger.filters:
-            logger.addFilter(_REDACTING_FILTER)
-
-
-class _EnvProxies:
-    """``HTTP(S)_PROXY`` / ``NO_PROXY`` for each host, read once per host.
-
-    Both HTTP libraries would otherwise re-read the environment (and ``~/.netrc``, whose
-    entries would replace our ``Authorization`` header) on every request.
-    """
-
-    def __init__(self) -> None:
-        self._by_origin: dict[str, str | None] = {}
-
-    def __call__(self, url: str) -> str | None:
-        """The proxy URL to use for ``url``, or ``None`` for a direct connection."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._by_origin:
-            bypass = urllib.request.proxy_bypass(parts.hostname or "")
-            proxy = None if bypass else urllib.request.getproxies().get(parts.scheme)
-            self._by_origin[origin] = proxy
-        return self._by_origin[origin]
-
-
-class _Parser(Protocol):
-    def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply: ...
-    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -120,19 +65,11 @@ class Call:
         max_retries: Retries after the first attempt (see ``retry``).
     """
 
-    protocol: _Parser
+    protocol: ReplyParser
     request: HttpRequest
     auth: Auth
     timeout: float | None
     max_retries: int
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A parsed reply and the answer's headers."""
-
-    reply: Reply
-    headers: Mapping[str, str]
 
 
 def _is_stream(status: int, headers: Mapping[str, str]) -> bool:
@@ -178,67 +115,13 @@ def _is_timeout(exc: BaseException) -> bool:
     }
 
 
-class _Attempts:
-    """Book-keeping of one call's retry loop, shared by both transports."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-        self.attempt = 0
-        self.refreshed = False
-        self.credential: str | None = None
-
-    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float:
-        """Decide after a failure: seconds to wait before the next attempt, or raise."""
-        action = retry.decide(
-            error,
-            attempt=self.attempt,
-            max_retries=self.call.max_retries,
-            can_refresh=self.call.auth.can_refresh and not self.refreshed,
-        )
-        if action is retry.Action.REFRESH_TOKEN:
-            assert isinstance(self.call.auth, OAuthTokenAuth)  # noqa: S101 (can_refresh)
-            self.call.auth.invalidate(self.credential)
-            self.refreshed = True
-            return 0.0
-        if action is retry.Action.RETRY:
-            wait = retry.delay(self.attempt, retry.retry_after(headers or {}))
-            self.attempt += 1
-            return wait
-        raise error
-
-
-class _EventReader:
-    """Bytes of an event stream in, parsed answers out (shared by both transports).
-
-    Events are parsed one at a time as they are consumed, so the answers before an
-    error event are delivered before the error is raised.
-    """
-
-    def __init__(self, protocol: _Parser, headers: Mapping[str, str]) -> None:
-        self._protocol = protocol
-        self._headers = headers
-        self._decoder = SSEDecoder()
-
-    def feed(self, raw: bytes) -> Iterator[Answer]:
-        """Answers completed by ``raw``; raises the error an event reports."""
-        return self._answers(self._decoder.feed(raw))
-
-    def close(self) -> Iterator[Answer]:
-        """Answers left at the end of the body."""
-        return self._answers(self._decoder.close())
-
-    def _answers(self, payloads: list[str]) -> Iterator[Answer]:
-        for payload in payloads:
-            yield Answer(self._protocol.parse_event(payload, self._headers), self._headers)
-
-
 class SyncTransport:
     """Blocking I/O on one pooled ``requests.Session``, created on first use."""
 
     def __init__(self) -> None:
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
-        self._proxy = _EnvProxies()
+        self._proxy = EnvProxies()
 
     @property
     def session(self) -> requests.Session:
@@ -246,12 +129,12 @@ class SyncTransport:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    _redact_library_logs()
+                    redact_library_logs()
                     session = requests.Session()
                     # The environment is read once instead of per request (see
                     # _EnvProxies): the CA bundle here, proxies per host.
                     session.trust_env = False
-                    session.verify = _env_ca_bundle() or True
+                    session.verify = env_ca_bundle() or True
                     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
@@ -264,11 +147,11 @@ class SyncTransport:
 
     def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
-        state = _Attempts(call)
+        state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
             try:
-                request = self._authorize(state)
+                request = self._authorize(call, state)
                 status, headers, body = self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
@@ -276,12 +159,12 @@ class SyncTransport:
 
     def stream(self, call: Call) -> Iterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
-        state = _Attempts(call)
+        state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
             delivered = False
             try:
-                request = self._authorize(state)
+                request = self._authorize(call, state)
                 with self._open(request, call.timeout) as response:
                     headers = response.headers
                     if not _is_stream(response.status_code, headers):
@@ -289,7 +172,7 @@ class SyncTransport:
                         reply = call.protocol.parse_reply(response.status_code, headers, body)
                         yield Answer(reply, headers)
                         return
-                    reader = _EventReader(call.protocol, headers)
+                    reader = EventReader(call.protocol, headers)
                     chunks = self._chunks(response, request, call.timeout)
                     for answer in _answers(reader, chunks):
                         delivered = True
@@ -303,18 +186,18 @@ class SyncTransport:
                     raise
                 time.sleep(state.after(error, headers))
 
-    def _authorize(self, state: _Attempts) -> HttpRequest:
-        auth = state.call.auth
+    def _authorize(self, call: Call, state: retry.Attempts) -> HttpRequest:
+        auth = call.auth
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
             with auth.cache.lock(auth.key):
                 credential = auth.cached()
                 if credential is None:
-                    status, _, body = self._send(auth.token_request(), state.call.timeout)
+                    status, _, body = self._send(auth.token_request(), call.timeout)
                     credential = auth.accept(status, body)
         state.credential = credential
-        return auth.apply(state.call.request, credential)
+        return auth.apply(call.request, credential)
 
     # Library exceptions quote the URL (and so the v1 access token). Each helper turns
     # them into a redacted QianfanError raised *outside* the except block, so the
@@ -383,7 +266,7 @@ class AsyncTransport:
         self._sessions: dict[
             int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncIterator[None]]
         ] = {}
-        self._proxy = _EnvProxies()
+        self._proxy = EnvProxies()
 
     async def session(self) -> aiohttp.ClientSession:
         """The running loop's session, created on first use."""
@@ -394,7 +277,7 @@ class AsyncTransport:
         import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
 
         self._forget_closed_loops()
-        _redact_library_logs()
+        redact_library_logs()
         # Proxies come from _EnvProxies (read once per host), not trust_env (per request).
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
         keeper = self._keep(session)
@@ -418,11 +301,11 @@ class AsyncTransport:
 
     async def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
-        state = _Attempts(call)
+        state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
             try:
-                request = await self._authorize(state)
+                request = await self._authorize(call, state)
                 status, headers, body = await self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
@@ -430,12 +313,12 @@ class AsyncTransport:
 
     async def stream(self, call: Call) -> AsyncIterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
-        state = _Attempts(call)
+        state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
             delivered = False
             try:
-                request = await self._authorize(state)
+                request = await self._authorize(call, state)
                 async with await self._open(request, call.timeout) as response:
                     headers = response.headers
                     if not _is_stream(response.status, headers):
@@ -443,7 +326,7 @@ class AsyncTransport:
                         reply = call.protocol.parse_reply(response.status, headers, body)
                         yield Answer(reply, headers)
                         return
-                    reader = _EventReader(call.protocol, headers)
+                    reader = EventReader(call.protocol, headers)
                     chunks = self._chunks(response, request, call.timeout)
                     async for answer in _aanswers(reader, chunks):
                         delivered = True
@@ -457,18 +340,18 @@ class AsyncTransport:
                     raise
                 await asyncio.sleep(state.after(error, headers))
 
-    async def _authorize(self, state: _Attempts) -> HttpRequest:
-        auth = state.call.auth
+    async def _authorize(self, call: Call, state: retry.Attempts) -> HttpRequest:
+        auth = call.auth
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
             async with auth.cache.async_lock(auth.key):
                 credential = auth.cached()
                 if credential is None:
-                    status, _, body = await self._send(auth.token_request(), state.call.timeout)
+                    status, _, body = await self._send(auth.token_request(), call.timeout)
                     credential = auth.accept(status, body)
         state.credential = credential
-        return auth.apply(state.call.request, credential)
+        return auth.apply(call.request, credential)
 
     async def _send(
         self, request: HttpRequest, timeout: float | None
@@ -513,23 +396,18 @@ class AsyncTransport:
         raise failure
 
 
-def _answers(reader: _EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:
+def _answers(reader: EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:
     for raw in chunks:
         yield from reader.feed(raw)
     yield from reader.close()
 
 
-async def _aanswers(reader: _EventReader, chunks: AsyncIterator[bytes]) -> AsyncIterator[Answer]:
+async def _aanswers(reader: EventReader, chunks: AsyncIterator[bytes]) -> AsyncIterator[Answer]:
     async for raw in chunks:
         for answer in reader.feed(raw):
             yield answer
     for answer in reader.close():
         yield answer
-
-
-def _env_ca_bundle() -> str | None:
-    """The CA bundle requests would take from the environment, if any."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _drain(chunks: Iterator[bytes]) -> None:

@@ -1,0 +1,60 @@
+"""What both protocols share: wire messages, body assembly, the event reader, headers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from langchain_qianfan_free import protocol_v1
+from langchain_qianfan_free.errors import QianfanError
+from langchain_qianfan_free.messages import Conversation, Turn
+from langchain_qianfan_free.params import resolve_params
+from langchain_qianfan_free.protocol import (
+    EventReader,
+    HttpRequest,
+    finish_body,
+    rate_limit_headers,
+    request_id_of,
+    wire_messages,
+)
+
+
+def test_wire_messages_and_body() -> None:
+    conversation = Conversation(
+        None, (Turn("user", "q", "ann"), Turn("assistant", "a"), Turn("user", "q2"))
+    )
+    assert wire_messages(conversation)[0] == {"role": "user", "content": "q", "name": "ann"}
+    params = resolve_params({"max_tokens": 9, "stop": ["x"]}, {"seed": 1}, None)
+    body = json.loads(finish_body({"a": 1}, params, {"max_tokens": "max_output_tokens"}))
+    assert body == {"a": 1, "max_output_tokens": 9, "stop": ["x"], "seed": 1}
+
+
+def test_event_reader_delivers_events_before_an_error() -> None:
+    reader = EventReader(protocol_v1, {})
+    raw = (
+        b'data: {"result":"a","is_end":false}\n\n'
+        b'{"error_code":336100,"error_msg":"try again later"}\n'
+    )
+    answers = reader.feed(raw)
+    assert next(answers).reply.text == "a"
+    with pytest.raises(QianfanError, match="336100"):
+        next(answers)
+
+
+def test_request_repr_hides_credentials() -> None:
+    request = HttpRequest(
+        "http://h/chat?access_token=24.topsecret",
+        b'{"secret":"body"}',
+        {"Authorization": "Bearer bce-v3/k"},
+    )
+    assert "topsecret" not in repr(request)
+    assert "bce-v3/k" not in repr(request)
+    assert "body" not in repr(request)
+
+
+def test_headers() -> None:
+    assert request_id_of({"x-baidu-request-id": "r1"}, "as-1") == "as-1 (X-Baidu-Request-Id: r1)"
+    assert rate_limit_headers({"x-ratelimit-remaining-tokens": "5", "Other": "1"}) == {
+        "X-Ratelimit-Remaining-Tokens": 5
+    }
