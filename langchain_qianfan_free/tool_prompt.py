@@ -1,0 +1,309 @@
+"""Prompt-mode tool calling: tools described in the prompt, calls parsed from the reply.
+
+The free ERNIE models have no native function calling, so in prompt mode the request
+carries an instruction (Chinese and English) that lists the tools and asks for calls in
+one strict format::
+
+    <tool_call>
+    {"name": "get_weather", "arguments": {"city": "北京"}}
+    </tool_call>
+
+Small models follow it loosely. :func:`parse_reply` therefore also finds calls in code
+fences or bare JSON, repairs full-width punctuation, trailing commas and truncation,
+accepts several calls and arguments given as a JSON string, and checks every call
+against the tool's schema (:mod:`~langchain_qianfan_free.tool_args`). It never invents
+a call: when no valid call can be made, the reply is an ordinary answer (and what
+looked like broken calls is reported as ``invalid_tool_calls``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call, tool_call
+from langchain_core.utils.json import parse_partial_json
+
+from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
+
+__all__ = ["CALL_CLOSE", "CALL_OPEN", "ParsedReply", "parse_reply", "render_instruction"]
+
+CALL_OPEN = "<tool_call>"
+CALL_CLOSE = "</tool_call>"
+
+_TAGGED = re.compile(
+    r"[<＜]\s*tool[_\- ]?call\s*[>＞](.*?)(?:[<＜]\s*/\s*tool[_\- ]?call\s*[>＞]|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+_FENCED = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_FULL_WIDTH = str.maketrans(
+    {
+        "｛": "{",
+        "｝": "}",
+        "［": "[",
+        "］": "]",
+        "：": ":",
+        "，": ",",
+        "“": '"',
+        "”": '"',
+        "＂": '"',
+    }
+)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+_NAME_KEYS = ("name", "tool", "tool_name", "function_name")
+_ARG_KEYS = ("arguments", "args", "parameters", "input", "params")
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    """What a prompt-mode reply says.
+
+    Attributes:
+        text: The prose to show (the reply without its tool-call blocks, or the whole
+            reply when it holds no valid call).
+        tool_calls: Valid calls, with fresh ids.
+        invalid_tool_calls: Attempts that could not be made valid, with the reason.
+    """
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
+
+
+def render_instruction(
+    tools: Sequence[Mapping[str, Any]],
+    *,
+    required: bool | str = False,
+    parallel: bool = True,
+) -> str:
+    """The instruction that teaches a model without function calling to call tools.
+
+    Args:
+        tools: OpenAI-format functions (``{"name", "description", "parameters"}``), as
+            ``convert_to_openai_tool(t)["function"]`` gives them.
+        required: ``True`` to demand at least one call; a tool name to demand that one.
+        parallel: Whether several calls in one reply are allowed.
+
+    Returns:
+        Text to add to the system prompt.
+    """
+    listing = "\n".join(
+        json.dumps(
+            {
+                "name": t["name"],
+                "description": t.get("description", ""),
+                "parameters": t.get("parameters", {}),
+            },
+            ensure_ascii=False,
+        )
+        for t in tools
+    )
+    if isinstance(required, str):
+        rule = (
+            f"本次回复必须调用工具 {required}，不要直接回答。"
+            f" You must call the tool {required} now; do not answer directly."
+        )
+    elif required:
+        rule = (
+            "本次回复必须调用至少一个工具，不要直接回答。"
+            " You must call at least one tool now; do not answer directly."
+        )
+    else:
+        rule = (
+            "只有在需要时才调用工具；不需要时直接用自然语言回答。"
+            " Call a tool only when it is needed; otherwise answer normally."
+        )
+    many = (
+        "可以连续输出多个 <tool_call> 块。 You may output several <tool_call> blocks."
+        if parallel
+        else "一次只调用一个工具。 Call one tool at a time."
+    )
+    return (
+        "你可以使用以下工具（每行一个 JSON）。 You can use these tools (one JSON per line):\n"
+        f"{listing}\n\n"
+        "调用工具时，只输出下面的格式，arguments 必须是符合 parameters 的 JSON 对象，"
+        "不要输出其他内容。 To call a tool, reply with exactly this format and nothing else; "
+        "arguments must be a JSON object matching the tool's parameters:\n"
+        f'{CALL_OPEN}\n{{"name": "<tool name>", "arguments": {{...}}}}\n{CALL_CLOSE}\n'
+        f"{many}\n{rule}\n"
+        "工具的结果会以用户消息的形式返回给你。 Tool results come back to you as user messages."
+    )
+
+
+def parse_reply(text: str, tools: Mapping[str, Mapping[str, Any]]) -> ParsedReply:
+    """Find the tool calls in a prompt-mode reply.
+
+    Args:
+        text: The model's reply.
+        tools: Tool name → its ``parameters`` JSON schema.
+
+    Returns:
+        Valid calls and the remaining prose; or, when no valid call can be made, the
+        whole reply as text (with any broken attempts in ``invalid_tool_calls``).
+    """
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    spans: list[tuple[int, int]] = []
+    for start, end, raw in _candidates(text):
+        found = False
+        for obj in _call_objects(_load(raw)):
+            found = True
+            made = _make_call(obj, tools)
+            (calls if made.get("type") == "tool_call" else invalid).append(made)  # type: ignore[arg-type]
+        if found:
+            spans.append((start, end))
+        elif _looks_like_call(raw):
+            invalid.append(
+                invalid_tool_call(
+                    name=None,
+                    args=raw.strip(),
+                    id=_new_id(),
+                    error="the tool call is not valid JSON",
+                )
+            )
+            spans.append((start, end))
+    if not calls:
+        return ParsedReply(text.strip(), [], invalid)
+    prose = text
+    for start, end in reversed(spans):
+        prose = prose[:start] + prose[end:]
+    return ParsedReply(prose.strip(), calls, invalid)
+
+
+def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
+    """Spans that may hold calls: tagged blocks, else fences, else bare JSON."""
+    tagged = list(_TAGGED.finditer(text))
+    if tagged:
+        for match in tagged:
+            yield match.start(), match.end(), _unfence(match.group(1))
+        return
+    fenced = list(_FENCED.finditer(text))
+    if fenced:
+        for match in fenced:
+            yield match.start(), match.end(), match.group(1)
+        return
+    yield from _bare_json(text)
+
+
+def _unfence(raw: str) -> str:
+    match = _FENCED.search(raw)
+    return match.group(1) if match else raw
+
+
+def _bare_json(text: str) -> Iterator[tuple[int, int, str]]:
+    """Top-level balanced ``{...}`` / ``[...]`` segments (full-width brackets too)."""
+    opening = {"{": "}", "[": "]", "｛": "｝", "［": "］"}
+    i = 0
+    while i < len(text):
+        if text[i] in opening:
+            end = _balanced_end(text, i)
+            segment = text[i:end]
+            if _looks_like_call(segment):
+                yield i, end, segment
+                i = end
+                continue
+        i += 1
+
+
+def _balanced_end(text: str, start: int) -> int:
+    depth, quoted, escaped = 0, False, False
+    for i in range(start, len(text)):
+        char = text[i]
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char in '"”':
+                quoted = False
+        elif char in '"“':
+            quoted = True
+        elif char in "{[｛［":
+            depth += 1
+        elif char in "}]｝］":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)  # unbalanced: take the rest (a truncated reply)
+
+
+def _looks_like_call(raw: str) -> bool:
+    return any(f'"{key}"' in raw.translate(_FULL_WIDTH) for key in _NAME_KEYS)
+
+
+def _load(raw: str) -> Any:
+    """Parse JSON the way small models write it; ``None`` when it cannot be read."""
+    raw = raw.strip()
+    attempts = (raw, raw.translate(_FULL_WIDTH))
+    for candidate in attempts:
+        for text in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+    repaired = _TRAILING_COMMA.sub(r"\1", attempts[1])
+    try:
+        return ast.literal_eval(repaired)  # single-quoted, Python-style dicts
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    try:
+        return parse_partial_json(repaired)  # truncated at the end of the reply
+    except ValueError:
+        return None
+
+
+def _call_objects(data: Any) -> Iterator[Mapping[str, Any]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _call_objects(item)
+    elif isinstance(data, Mapping):
+        if isinstance(data.get("tool_calls"), list):
+            yield from _call_objects(data["tool_calls"])
+        elif isinstance(data.get("function"), Mapping):
+            yield data["function"]
+        elif any(key in data for key in _NAME_KEYS):
+            yield data
+
+
+def _make_call(
+    obj: Mapping[str, Any], tools: Mapping[str, Mapping[str, Any]]
+) -> ToolCall | InvalidToolCall:
+    raw_name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
+    raw_args: Any = next((obj[k] for k in _ARG_KEYS if k in obj), {})
+    shown_args = raw_args if isinstance(raw_args, str) else json.dumps(raw_args, ensure_ascii=False)
+    name = _resolve_name(raw_name, tools)
+    if name is None:
+        return invalid_tool_call(
+            name=raw_name,
+            args=shown_args,
+            id=_new_id(),
+            error=f"there is no tool named {raw_name!r}",
+        )
+    if isinstance(raw_args, str):
+        loaded = _load(raw_args) if raw_args.strip() else {}
+        raw_args = loaded if loaded is not None else raw_args
+    try:
+        args = coerce_arguments(raw_args, tools[name])
+    except ArgumentError as error:
+        return invalid_tool_call(name=name, args=shown_args, id=_new_id(), error=str(error))
+    return tool_call(name=name, args=args, id=_new_id())
+
+
+def _resolve_name(name: str | None, tools: Mapping[str, Any]) -> str | None:
+    if not name:
+        return None
+    name = name.strip()
+    if name in tools:
+        return name
+    folded = [tool for tool in tools if tool.casefold() == name.casefold()]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _new_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
