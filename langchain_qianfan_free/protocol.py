@@ -10,12 +10,18 @@ no I/O happens here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from langchain_qianfan_free.catalogue import ModelSpec
-from langchain_qianfan_free.errors import QianfanAPIError, QianfanInvalidRequestError, redact
+from langchain_qianfan_free.errors import (
+    QianfanAPIError,
+    QianfanError,
+    QianfanInvalidRequestError,
+    error_from_http,
+    redact,
+)
 from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.sse import SSEDecoder
@@ -31,6 +37,7 @@ __all__ = [
     "decode_json",
     "finish_body",
     "header",
+    "http_error",
     "merge_extra",
     "rate_limit_headers",
     "request_id_of",
@@ -144,14 +151,43 @@ class EventReader:
             yield Answer(self._protocol.parse_event(payload, self._headers), self._headers)
 
 
-def decode_json(body: bytes | str, what: str, request_id: str | None) -> Any:
-    """Parse JSON from Qianfan, raising a clear ``QianfanAPIError`` if it is not JSON."""
+def decode_json(body: bytes | str, what: str, headers: Mapping[str, str]) -> Any:
+    """Parse JSON from Qianfan, raising a clear ``QianfanAPIError`` if it is not JSON.
+
+    (The request id is looked up only on failure: this runs for every stream event.)
+    """
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         snippet = " ".join(text.split())[:200] or "(empty)"
-        raise unusable_answer(f"{what} that is not valid JSON: {snippet}", request_id) from None
+        failure = unusable_answer(
+            f"{what} that is not valid JSON: {snippet}", request_id_of(headers)
+        )
+    raise failure
+
+
+def http_error(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    raise_if_error: Callable[[Any, Mapping[str, str], int], None],
+) -> QianfanError:
+    """The error for a non-200 answer.
+
+    The protocol's own error body when there is one (``raise_if_error`` raises it),
+    else a gateway error decided by the HTTP status.
+    """
+    text = body.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    try:
+        raise_if_error(data, headers, status)
+    except QianfanError as error:
+        return error
+    return error_from_http(status, text, request_id=request_id_of(headers))
 
 
 def unusable_answer(what: str, request_id: str | None) -> QianfanAPIError:

@@ -10,15 +10,12 @@ The access token is added to the URL by the transport, never here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
-    QianfanError,
-    error_from_http,
     error_from_v1,
 )
 from langchain_qianfan_free.messages import Conversation
@@ -28,6 +25,7 @@ from langchain_qianfan_free.protocol import (
     Reply,
     decode_json,
     finish_body,
+    http_error,
     request_id_of,
     unusable_answer,
     usage_of,
@@ -100,8 +98,8 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
             gateway/HTTP error, or ``QianfanAPIError`` for a body that is not JSON.
     """
     if status != 200:
-        raise _http_error(status, headers, body)
-    data = decode_json(body, "an answer", request_id_of(headers))
+        raise http_error(status, headers, body, _raise_if_error)
+    data = decode_json(body, "an answer", headers)
     if not isinstance(data, dict):
         raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
     _raise_if_error(data, headers, status)
@@ -110,7 +108,7 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
 
 def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     """Parse one v1 stream event (a ``data:`` payload or a bare error line)."""
-    data = decode_json(payload, "a stream event", request_id_of(headers))
+    data = decode_json(payload, "a stream event", headers)
     if not isinstance(data, dict):
         raise unusable_answer(
             f"an unexpected stream event: {payload[:200]}", request_id_of(headers)
@@ -132,8 +130,8 @@ def _reply(data: dict[str, Any], *, final: bool) -> Reply:
     )
 
 
-def _raise_if_error(data: dict[str, Any], headers: Mapping[str, str], status: int) -> None:
-    if "error_code" in data:
+def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
+    if isinstance(data, dict) and "error_code" in data:
         code = data.get("error_code")
         raise error_from_v1(
             int(code) if isinstance(code, int | str) and str(code).isdigit() else -1,
@@ -141,17 +139,3 @@ def _raise_if_error(data: dict[str, Any], headers: Mapping[str, str], status: in
             request_id=request_id_of(headers, data.get("id")),
             status=status,
         )
-
-
-def _http_error(status: int, headers: Mapping[str, str], body: bytes) -> QianfanError:
-    text = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and "error_code" in data:
-        try:
-            _raise_if_error(data, headers, status)
-        except QianfanError as err:
-            return err
-    return error_from_http(status, text, request_id=request_id_of(headers))

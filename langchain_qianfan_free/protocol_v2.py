@@ -9,15 +9,12 @@ the transport) and an optional ``appid`` header; the system prompt leads the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
-    QianfanError,
     QianfanInvalidRequestError,
-    error_from_http,
     error_from_v1,
     error_from_v2,
 )
@@ -28,6 +25,7 @@ from langchain_qianfan_free.protocol import (
     Reply,
     decode_json,
     finish_body,
+    http_error,
     request_id_of,
     unusable_answer,
     usage_of,
@@ -117,8 +115,8 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
             that is not JSON or has no choices.
     """
     if status != 200:
-        raise _http_error(status, headers, body)
-    data = decode_json(body, "an answer", request_id_of(headers))
+        raise http_error(status, headers, body, _raise_if_error)
+    data = decode_json(body, "an answer", headers)
     _raise_if_error(data, headers, status)
     choice = _first_choice(data, headers)
     if choice is None:
@@ -139,7 +137,7 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     """Parse one v2 stream event (``[DONE]`` ends the stream)."""
     if payload.strip() == "[DONE]":
         return Reply(done=True)
-    data = decode_json(payload, "a stream event", request_id_of(headers))
+    data = decode_json(payload, "a stream event", headers)
     _raise_if_error(data, headers, 200)
     choice = _first_choice(data, headers) or {}
     delta = choice.get("delta") or {}
@@ -181,16 +179,3 @@ def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
             request_id=request_id_of(headers, data.get("id")),
             status=status,
         )
-
-
-def _http_error(status: int, headers: Mapping[str, str], body: bytes) -> QianfanError:
-    text = body.decode("utf-8", "replace")
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    try:
-        _raise_if_error(data, headers, status)
-    except QianfanError as err:
-        return err
-    return error_from_http(status, text, request_id=request_id_of(headers))
