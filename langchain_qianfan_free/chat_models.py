@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import replace
 from types import ModuleType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     ConfigDict,
@@ -35,11 +38,22 @@ from langchain_qianfan_free.auth import Auth, BearerAuth, OAuthTokenAuth, choose
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 from langchain_qianfan_free.messages import to_conversation
 from langchain_qianfan_free.params import PARAM_NAMES, check_value, resolve_params
+from langchain_qianfan_free.protocol import Reply
 from langchain_qianfan_free.results import (
     PROVIDER,
     ResultContext,
     StreamAssembler,
+    add_usage,
     chat_result,
+)
+from langchain_qianfan_free.structured import ToolChoiceError, json_request
+from langchain_qianfan_free.structured_runnable import structured_output
+from langchain_qianfan_free.tool_results import correction
+from langchain_qianfan_free.tools import (
+    ToolCallingMode,
+    format_tools,
+    normalize_tool_choice,
+    tool_setup,
 )
 from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
 
@@ -201,6 +215,13 @@ class ChatQianfan(BaseChatModel):
 
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Further request-body fields, sent unchanged (e.g. ``{"seed": 7}`` on v2)."""
+
+    tool_calling: ToolCallingMode = "auto"
+    """How bound tools are called: ``native`` (Qianfan function calling: v2
+    ``tools``, v1 ``functions``), ``prompt`` (tools described in the system prompt and
+    calls parsed from the reply; works on every model), or ``auto``: native for the
+    models the catalogue marks as function-calling (ERNIE 3.5/4.0, Lite-Pro), prompt
+    mode for the rest, including the free models."""
 
     _sync: SyncTransport = PrivateAttr(default_factory=SyncTransport)
     _async: AsyncTransport = PrivateAttr(default_factory=AsyncTransport)
@@ -369,6 +390,73 @@ class ChatQianfan(BaseChatModel):
         spec = catalogue.lookup(self.model)
         return ModelProfile(**catalogue.profile_for(spec)) if spec else None  # type: ignore[typeddict-item]
 
+    # -------------------------------------------------------------- tools, output
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (any LangChain form) for the model to call.
+
+        Args:
+            tools: ``BaseTool``s, functions, pydantic models, TypedDicts or JSON
+                schema / OpenAI tool dicts.
+            tool_choice: ``"auto"`` (default), ``"none"``, ``"any"``/``"required"``
+                (some call is required), ``True`` (the one tool), a tool name, or
+                ``{"type": "function", "function": {"name": ...}}``. A forced choice
+                is enforced: without the call the model is asked once more, then
+                :class:`~langchain_qianfan_free.structured.ToolChoiceError` is raised.
+            parallel_tool_calls: ``False`` allows one call per reply.
+            **kwargs: Further arguments for ``Runnable.bind``.
+
+        Raises:
+            QianfanInvalidRequestError: For duplicate tool names or an unknown
+                ``tool_choice``, at once (no request is sent).
+        """
+        functions = format_tools(tools)
+        choice = normalize_tool_choice(tool_choice, [f["name"] for f in functions])
+        if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):
+            raise QianfanInvalidRequestError(
+                f"parallel_tool_calls={parallel_tool_calls!r} must be True, False or None."
+            )
+        bound: dict[str, Any] = {"tools": [{"type": "function", "function": f} for f in functions]}
+        if choice is not None:
+            bound["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            bound["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(**bound, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """A runnable that answers with an instance of ``schema`` (or a dict).
+
+        Args:
+            schema: A pydantic model (gives instances), TypedDict, JSON schema or
+                OpenAI tool (give dicts). ``None`` only with ``json_mode``.
+            method: ``function_calling`` (a forced tool call; default),
+                ``json_mode`` or ``json_schema`` (a JSON reply). All work on every
+                model; see the docs for how each maps onto Qianfan.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of
+                raising on a reply that does not parse.
+            strict: Passed on as the JSON schema's ``strict`` flag where it applies;
+                the answer is always validated against the schema.
+            **kwargs: Not accepted (named in the error).
+        """
+        return structured_output(
+            self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
+        )
+
     # -------------------------------------------------------------------- calls
 
     def _generate(
@@ -380,7 +468,12 @@ class ChatQianfan(BaseChatModel):
     ) -> ChatResult:
         call, ctx = self._prepare(messages, stop, kwargs, stream=False)
         answer = self._sync.complete(call)
-        return chat_result(answer.reply, answer.headers, ctx)
+        result = chat_result(answer.reply, answer.headers, ctx)
+        if not _violated(result, ctx):
+            return result
+        retry, _ = self._prepare(_ask_again(messages, result, ctx), stop, kwargs, stream=False)
+        again = self._sync.complete(retry)
+        return _after_retry(answer.reply.usage, again.reply, again.headers, ctx)
 
     async def _agenerate(
         self,
@@ -391,7 +484,12 @@ class ChatQianfan(BaseChatModel):
     ) -> ChatResult:
         call, ctx = self._prepare(messages, stop, kwargs, stream=False)
         answer = await self._async.complete(call)
-        return chat_result(answer.reply, answer.headers, ctx)
+        result = chat_result(answer.reply, answer.headers, ctx)
+        if not _violated(result, ctx):
+            return result
+        retry, _ = self._prepare(_ask_again(messages, result, ctx), stop, kwargs, stream=False)
+        again = await self._async.complete(retry)
+        return _after_retry(answer.reply.usage, again.reply, again.headers, ctx)
 
     def _stream(
         self,
@@ -406,6 +504,11 @@ class ChatQianfan(BaseChatModel):
             chunk = assembler.feed(answer.reply, answer.headers)
             if chunk is not None:
                 yield _emit(chunk, run_manager)
+        if assembler.violated():
+            said = AIMessage(assembler.finish().text)
+            retry, _ = self._prepare(_ask_again(messages, said, ctx), stop, kwargs, stream=False)
+            assembler.replace(self._sync.complete(retry).reply)
+            _raise_if_violated(assembler, ctx)
         yield _emit(assembler.finish(), run_manager)
 
     async def _astream(
@@ -421,6 +524,11 @@ class ChatQianfan(BaseChatModel):
             chunk = assembler.feed(answer.reply, answer.headers)
             if chunk is not None:
                 yield await _aemit(chunk, run_manager)
+        if assembler.violated():
+            said = AIMessage(assembler.finish().text)
+            retry, _ = self._prepare(_ask_again(messages, said, ctx), stop, kwargs, stream=False)
+            assembler.replace((await self._async.complete(retry)).reply)
+            _raise_if_violated(assembler, ctx)
         yield await _aemit(assembler.finish(), run_manager)
 
     # ---------------------------------------------------------------- preparation
@@ -445,21 +553,45 @@ class ChatQianfan(BaseChatModel):
             )
         model = str(kwargs.pop("model", None) or self.model).strip()
         spec = catalogue.lookup(model)
+        version = choose_version(
+            self.api_version, has_api_key=self.api_key is not None, has_ak_sk=self._has_ak_sk()
+        )
+        tools = tool_setup(
+            kwargs.pop("tools", None),
+            kwargs.pop("tool_choice", None),
+            kwargs.pop("parallel_tool_calls", None),
+            self.tool_calling,
+            spec,
+            version,
+        )
+        native_json = version == "v2" and spec is not None and spec.tool_calling
+        wants_json = json_request(kwargs.pop("response_format", None), native_support=native_json)
+        if wants_json is not None and wants_json.native is not None:
+            kwargs["response_format"] = wants_json.native
         settings = {name: kwargs.pop(name, getattr(self, name)) for name in PARAM_NAMES}
         if stop is not None:
             settings["stop"] = stop
         params = resolve_params(settings, {**self.model_kwargs, **kwargs}, spec)
-        version = choose_version(
-            self.api_version, has_api_key=self.api_key is not None, has_ak_sk=self._has_ak_sk()
-        )
+        conversation = to_conversation(messages, native_tools=bool(tools and tools.native))
+        extra_system = [
+            text
+            for text in (
+                tools.instruction() if tools else None,
+                wants_json.instruction if wants_json else None,
+            )
+            if text
+        ]
+        if extra_system:
+            system = "\n\n".join(filter(None, [conversation.system, *extra_system]))
+            conversation = replace(conversation, system=system)
         proto = _PROTOCOLS[version]
         base_url = self.base_url or proto.DEFAULT_BASE_URL
         request = proto.chat_request(
-            base_url, model, spec, self.endpoint, to_conversation(messages), params, stream=stream
+            base_url, model, spec, self.endpoint, conversation, params, stream=stream, tools=tools
         )
         call = Call(proto, request, self._auth(version, base_url), self.timeout, self.max_retries)
         model_name = (spec.v2_id or spec.display_name) if spec else model
-        return call, ResultContext(model_name, version, params.stops)
+        return call, ResultContext(model_name, version, params.stops, tools)
 
     def _has_ak_sk(self) -> bool:
         if (self.qianfan_ak is None) != (self.qianfan_sk is None):
@@ -489,6 +621,51 @@ class ChatQianfan(BaseChatModel):
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).
 _CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAMES}
+
+
+def _violated(result: ChatResult, ctx: ResultContext) -> bool:
+    """A forced ``tool_choice`` and no valid call in the answer."""
+    message = result.generations[0].message
+    return bool(ctx.tools and ctx.tools.forced) and not getattr(message, "tool_calls", None)
+
+
+def _ask_again(
+    messages: list[BaseMessage], said: ChatResult | AIMessage, ctx: ResultContext
+) -> list[BaseMessage]:
+    """The conversation with the reply and a request to make the required call."""
+    reply = said if isinstance(said, AIMessage) else said.generations[0].message
+    assert ctx.tools is not None  # noqa: S101 (only called for forced tool_choice)
+    shown = [AIMessage(reply.text)] if reply.text.strip() else []
+    return [*messages, *shown, HumanMessage(correction(ctx.tools))]
+
+
+def _after_retry(
+    first_usage: dict[str, int] | None, reply: Reply, headers: Any, ctx: ResultContext
+) -> ChatResult:
+    """The retry's result (usage of both requests); raise if it still has no call."""
+    reply.usage = add_usage(first_usage, reply.usage)
+    result = chat_result(reply, headers, ctx)
+    if _violated(result, ctx):
+        message = result.generations[0].message
+        assert isinstance(message, AIMessage)  # noqa: S101
+        raise _choice_error(message, ctx)
+    return result
+
+
+def _raise_if_violated(assembler: StreamAssembler, ctx: ResultContext) -> None:
+    if assembler.violated():
+        raise _choice_error(AIMessage(assembler.finish().text), ctx)
+
+
+def _choice_error(message: AIMessage, ctx: ResultContext) -> ToolChoiceError:
+    assert ctx.tools is not None  # noqa: S101
+    forced = ctx.tools.forced
+    wanted = f"a call of {forced}" if isinstance(forced, str) else "a tool call"
+    return ToolChoiceError(
+        f"tool_choice requires {wanted}, and the model answered without one twice. Try a "
+        "clearer prompt, a larger model, or tool_choice='auto' to accept text answers.",
+        message,
+    )
 
 
 def _emit(

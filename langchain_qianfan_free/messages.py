@@ -15,13 +15,18 @@ that keeps its meaning and otherwise raises a clear error before any request:
 * a conversation with no user message, or one that ends with the assistant's turn,
   is rejected (ERNIE only answers a user turn, and no repair keeps the meaning).
 
+Tool turns (an ``AIMessage`` with ``tool_calls``, ``ToolMessage``/``FunctionMessage``
+results) are kept with their names resolved from ``tool_call_id``;
+:mod:`~langchain_qianfan_free.tool_history` lays them out for the calling mode
+(native tool messages, or text for prompt mode) before the repair rules run.
+
 The result is protocol-neutral; ``protocol_v1`` and ``protocol_v2`` put it on the wire.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Literal
 
 from langchain_core.messages import (
@@ -35,12 +40,12 @@ from langchain_core.messages import (
 )
 
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
+from langchain_qianfan_free.tool_history import layout
+from langchain_qianfan_free.turns import Conversation, Turn, WireCall
 
-__all__ = ["Conversation", "Turn", "to_conversation"]
+__all__ = ["Conversation", "Turn", "WireCall", "to_conversation"]
 
-Role = Literal["user", "assistant"]
-
-_CHAT_ROLES: dict[str, Role | Literal["system"]] = {
+_CHAT_ROLES: dict[str, Literal["user", "assistant", "system"]] = {
     "user": "user",
     "human": "user",
     "assistant": "assistant",
@@ -48,30 +53,17 @@ _CHAT_ROLES: dict[str, Role | Literal["system"]] = {
     "system": "system",
 }
 _JOIN = "\n\n"
+# Content blocks that repeat what ``AIMessage.tool_calls`` already says.
+_TOOL_BLOCKS = frozenset({"tool_use", "tool_call", "tool_call_chunk", "invalid_tool_call"})
 
 
-@dataclass(frozen=True)
-class Turn:
-    """One message on the wire: a role, its text and an optional speaker name."""
-
-    role: Role
-    content: str
-    name: str | None = None
-
-
-@dataclass(frozen=True)
-class Conversation:
-    """A conversation in ERNIE's shape: system text + alternating turns, user first and last."""
-
-    system: str | None
-    turns: tuple[Turn, ...]
-
-
-def to_conversation(messages: Sequence[BaseMessage]) -> Conversation:
+def to_conversation(messages: Sequence[BaseMessage], *, native_tools: bool = False) -> Conversation:
     """Convert and repair LangChain messages.
 
     Args:
         messages: The messages as LangChain passes them to the model.
+        native_tools: Send tool exchanges as the protocol's tool messages where the
+            conversation allows it; otherwise they are written out as text.
 
     Returns:
         The conversation, ready for either protocol.
@@ -83,46 +75,57 @@ def to_conversation(messages: Sequence[BaseMessage]) -> Conversation:
     """
     system: list[str] = []
     turns: list[Turn] = []
+    names: dict[str, str] = {}
     for index, message in enumerate(messages):
-        role = _role_of(message, index)
-        text = _text_of(message, index)
-        if role == "system":
-            system.append(text)
-            continue
-        name = message.name if isinstance(message, HumanMessage | ChatMessage) else None
-        turn = Turn(role, text, name or None)
-        if turns and turns[-1].role == role:
-            turns[-1] = _merge(turns[-1], turn)
+        converted = _convert(message, index, names)
+        if isinstance(converted, str):
+            system.append(converted)
         else:
-            turns.append(turn)
+            turns.append(converted)
 
-    while turns and turns[0].role == "assistant":
-        system.append(turns.pop(0).content)
-    if not turns:
+    merged: list[Turn] = []
+    for turn in layout(turns, native=native_tools):
+        if merged and merged[-1].role == turn.role and turn.role != "tool":
+            merged[-1] = _merge(merged[-1], turn)
+        else:
+            merged.append(turn)
+
+    while merged and merged[0].role == "assistant" and not merged[0].tool_calls:
+        system.append(merged.pop(0).content)
+    if not any(turn.role == "user" for turn in merged):
         raise QianfanInvalidRequestError(
             "The conversation has no user message: ERNIE answers a user's turn. "
             "Add a HumanMessage (or pass a string to invoke())."
         )
-    if turns[-1].role != "user":
+    if merged[-1].role == "assistant":
         raise QianfanInvalidRequestError(
             "The conversation ends with an AI message: ERNIE only answers a user's turn. "
             "End the messages with a HumanMessage, or drop the trailing AIMessage."
         )
-    return Conversation(_JOIN.join(system) if system else None, tuple(turns))
+    return Conversation(_JOIN.join(system) if system else None, tuple(merged))
 
 
-def _role_of(message: BaseMessage, index: int) -> Role | Literal["system"]:
+def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | str:
+    """One message as a turn (or, for system text, as a string)."""
     if isinstance(message, SystemMessage):
-        return "system"
+        return _text_of(message, index)
     if isinstance(message, HumanMessage):
-        return "user"
+        return Turn("user", _text_of(message, index), message.name or None)
     if isinstance(message, AIMessage):
-        if message.tool_calls or message.invalid_tool_calls:
-            raise QianfanInvalidRequestError(
-                f"Message {index} is an AIMessage with tool calls; ChatQianfan does not "
-                "send tool calls yet. Remove them from the history."
-            )
-        return "assistant"
+        calls = tuple(
+            WireCall(call["id"] or f"call_{index}_{n}", call["name"], call["args"])
+            for n, call in enumerate(message.tool_calls)
+        )
+        for call in calls:
+            names[call.id] = call.name
+        return Turn("assistant", _text_of(message, index, allow_empty=bool(calls)), None, calls)
+    if isinstance(message, ToolMessage):
+        name = names.get(message.tool_call_id) or message.name or None
+        status = "error" if message.status == "error" else "success"
+        text = _text_of(message, index, allow_empty=True)
+        return Turn("tool", text, name, tool_call_id=message.tool_call_id, status=status)
+    if isinstance(message, FunctionMessage):
+        return Turn("tool", _text_of(message, index, allow_empty=True), message.name)
     if isinstance(message, ChatMessage):
         role = _CHAT_ROLES.get(message.role.strip().lower())
         if role is None:
@@ -130,19 +133,15 @@ def _role_of(message: BaseMessage, index: int) -> Role | Literal["system"]:
                 f"Message {index} is a ChatMessage with role {message.role!r}; Qianfan "
                 "accepts the roles 'user', 'assistant' and 'system' (also 'human', 'ai')."
             )
-        return role
-    if isinstance(message, ToolMessage | FunctionMessage):
-        raise QianfanInvalidRequestError(
-            f"Message {index} is a {type(message).__name__}; ChatQianfan does not send "
-            "tool results yet. Remove it from the history."
-        )
+        text = _text_of(message, index)
+        return text if role == "system" else Turn(role, text, message.name or None)
     raise QianfanInvalidRequestError(
         f"Message {index} has unsupported type {type(message).__name__}; use "
-        "SystemMessage, HumanMessage, AIMessage or ChatMessage."
+        "SystemMessage, HumanMessage, AIMessage, ToolMessage or ChatMessage."
     )
 
 
-def _text_of(message: BaseMessage, index: int) -> str:
+def _text_of(message: BaseMessage, index: int, *, allow_empty: bool = False) -> str:
     content = message.content
     if isinstance(content, str):
         text = content
@@ -153,6 +152,8 @@ def _text_of(message: BaseMessage, index: int) -> str:
                 parts.append(block)
             elif isinstance(block, dict) and block.get("type") == "text":
                 parts.append(str(block.get("text", "")))
+            elif isinstance(block, dict) and block.get("type") in _TOOL_BLOCKS:
+                continue  # the same call is in message.tool_calls
             else:
                 kind = block.get("type") if isinstance(block, dict) else type(block).__name__
                 raise QianfanInvalidRequestError(
@@ -161,7 +162,7 @@ def _text_of(message: BaseMessage, index: int) -> str:
                     "a string."
                 )
         text = "".join(parts)
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise QianfanInvalidRequestError(
             f"Message {index} ({type(message).__name__}) has empty content; Qianfan "
             "rejects empty messages (error 336003). Give it text or leave it out."
@@ -171,9 +172,12 @@ def _text_of(message: BaseMessage, index: int) -> str:
 
 def _merge(first: Turn, second: Turn) -> Turn:
     """Merge two same-role turns; keep speaker names readable if they differ."""
+    calls = first.tool_calls + second.tool_calls
     if first.name == second.name:
-        return Turn(first.role, first.content + _JOIN + second.content, first.name)
-    return Turn(first.role, _labelled(first) + _JOIN + _labelled(second), None)
+        content = _JOIN.join(t for t in (first.content, second.content) if t)
+        return replace(first, content=content, tool_calls=calls)
+    content = _labelled(first) + _JOIN + _labelled(second)
+    return replace(first, content=content, name=None, tool_calls=calls)
 
 
 def _labelled(turn: Turn) -> str:

@@ -22,9 +22,10 @@ from langchain_qianfan_free.errors import (
     error_from_http,
     redact,
 )
-from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.sse import SSEDecoder
+from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free.turns import Conversation, Turn
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -32,6 +33,7 @@ __all__ = [
     "ChatProtocol",
     "EventReader",
     "HttpRequest",
+    "RawCall",
     "Reply",
     "ReplyParser",
     "decode_json",
@@ -64,6 +66,23 @@ class HttpRequest:
         return f"HttpRequest({self.method} {redact(self.url)}, {len(self.body)} bytes)"
 
 
+@dataclass(frozen=True)
+class RawCall:
+    """A tool call as the server sent it (for a stream event: one piece of it).
+
+    Attributes:
+        index: Position among the reply's calls (stream pieces share it).
+        id: The call id, if the server gave one.
+        name: The tool's name (in a stream, usually only in the first piece).
+        arguments: The JSON arguments text (in a stream: this piece of it).
+    """
+
+    index: int
+    id: str | None
+    name: str | None
+    arguments: str
+
+
 @dataclass
 class Reply:
     """A whole answer, or one stream event, in protocol-neutral form.
@@ -77,6 +96,7 @@ class Reply:
         flags: Moderation and truncation facts (``is_truncated``,
             ``need_clear_history``, ``ban_round``, ``flag``) when present.
         done: For stream events: this event ends the stream.
+        tool_calls: Native tool calls (for an event: pieces of them).
     """
 
     text: str = ""
@@ -86,6 +106,7 @@ class Reply:
     model: str | None = None
     flags: dict[str, Any] = field(default_factory=dict)
     done: bool = False
+    tool_calls: list[RawCall] = field(default_factory=list)
 
 
 class ReplyParser(Protocol):
@@ -114,6 +135,7 @@ class ChatProtocol(ReplyParser, Protocol):
         params: RequestParams,
         *,
         stream: bool,
+        tools: ToolSetup | None = None,
     ) -> HttpRequest:
         """Build the chat request."""
 
@@ -223,10 +245,18 @@ def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, int | str]:
     return found
 
 
-def wire_messages(conversation: Conversation) -> list[dict[str, str]]:
-    """The conversation's turns as wire messages (``role``, ``content``, ``name``)."""
+def wire_messages(
+    conversation: Conversation, encode_tool_turn: Callable[[Turn], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The conversation's turns as wire messages.
+
+    Text turns become ``{"role", "content", "name"?}``; assistant turns with a call
+    and tool results are encoded by the protocol's ``encode_tool_turn``.
+    """
     return [
-        {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
+        encode_tool_turn(t)
+        if t.role == "tool" or t.tool_calls
+        else {"role": t.role, "content": t.content, **({"name": t.name} if t.name else {})}
         for t in conversation.turns
     ]
 

@@ -10,6 +10,7 @@ The access token is added to the URL by the transport, never here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -18,10 +19,10 @@ from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
     error_from_v1,
 )
-from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.protocol import (
     HttpRequest,
+    RawCall,
     Reply,
     decode_json,
     finish_body,
@@ -31,6 +32,8 @@ from langchain_qianfan_free.protocol import (
     usage_of,
     wire_messages,
 )
+from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free.turns import Conversation, Turn
 
 __all__ = [
     "CHAT_PATH",
@@ -68,6 +71,7 @@ def chat_request(
     params: RequestParams,
     *,
     stream: bool,
+    tools: ToolSetup | None = None,
 ) -> HttpRequest:
     """Build a v1 chat request (without the access token).
 
@@ -79,13 +83,16 @@ def chat_request(
         conversation: Repaired messages.
         params: Checked parameters.
         stream: Ask for server-sent events.
+        tools: Tools to offer natively (``functions``/``tool_choice``), if any.
 
     Returns:
         The request.
     """
-    body: dict[str, Any] = {"messages": wire_messages(conversation), "stream": stream}
+    body: dict[str, Any] = {"messages": wire_messages(conversation, _tool_turn), "stream": stream}
     if conversation.system:
         body["system"] = conversation.system
+    if tools is not None and tools.native:
+        body.update(_tool_fields(tools))
     path = quote(endpoint_for(model, spec, endpoint), safe="")
     return HttpRequest(f"{base_url}{CHAT_PATH}{path}", finish_body(body, params, _WIRE_NAMES))
 
@@ -118,15 +125,67 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     return _reply(data, final=done)
 
 
+def _tool_fields(tools: ToolSetup) -> dict[str, Any]:
+    # v1 requires a description; it has no "auto"/"none"/"required" keywords, so a
+    # call is forced only by naming the function (ChatQianfan enforces "required").
+    functions = [{**f, "description": f.get("description") or f["name"]} for f in tools.functions]
+    fields: dict[str, Any] = {"functions": functions}
+    forced = tools.forced
+    if forced is True and len(functions) == 1:
+        forced = functions[0]["name"]
+    if isinstance(forced, str):
+        fields["tool_choice"] = {"type": "function", "function": {"name": forced}}
+    return fields
+
+
+def _tool_turn(turn: Turn) -> dict[str, Any]:
+    """An assistant turn with its ``function_call``, or a ``function`` result message."""
+    if turn.role == "tool":
+        return {"role": "function", "name": turn.name, "content": _result_json(turn)}
+    call = turn.tool_calls[0]  # tool_history gives v1 one call per assistant turn
+    return {
+        "role": "assistant",
+        "content": turn.content,
+        "function_call": {"name": call.name, "arguments": call.arguments},
+    }
+
+
+def _result_json(turn: Turn) -> str:
+    """v1 wants the function's result as a JSON object."""
+    try:
+        value = json.loads(turn.content)
+    except ValueError:
+        value = None
+    if isinstance(value, dict) and turn.status != "error":
+        return turn.content
+    key = "error" if turn.status == "error" else "result"
+    return json.dumps({key: value if value is not None else turn.content}, ensure_ascii=False)
+
+
+def _function_call(data: dict[str, Any]) -> list[RawCall]:
+    call = data.get("function_call")
+    if not isinstance(call, dict) or not call.get("name"):
+        return []
+    arguments = call.get("arguments")
+    if not isinstance(arguments, str):
+        arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
+    return [RawCall(0, None, str(call["name"]), arguments)]
+
+
 def _reply(data: dict[str, Any], *, final: bool) -> Reply:
+    flags = {k: data[k] for k in _FLAGS if k in data} if final else {}
+    call = data.get("function_call")
+    if isinstance(call, dict) and call.get("thoughts"):
+        flags["function_call_thoughts"] = str(call["thoughts"])
     return Reply(
         text=str(data.get("result") or ""),
         finish_reason=data.get("finish_reason") if final else None,
         # Only the final event's usage counts (earlier ones repeat the prompt tokens).
         usage=usage_of(data.get("usage")) if final else None,
         response_id=data.get("id"),
-        flags={k: data[k] for k in _FLAGS if k in data} if final else {},
+        flags=flags,
         done=final,
+        tool_calls=_function_call(data),
     )
 
 

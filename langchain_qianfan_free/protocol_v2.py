@@ -9,6 +9,7 @@ the transport) and an optional ``appid`` header; the system prompt leads the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,10 +19,10 @@ from langchain_qianfan_free.errors import (
     error_from_v1,
     error_from_v2,
 )
-from langchain_qianfan_free.messages import Conversation
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.protocol import (
     HttpRequest,
+    RawCall,
     Reply,
     decode_json,
     finish_body,
@@ -31,6 +32,8 @@ from langchain_qianfan_free.protocol import (
     usage_of,
     wire_messages,
 )
+from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free.turns import Conversation, Turn
 
 __all__ = [
     "CHAT_PATH",
@@ -76,6 +79,7 @@ def chat_request(
     params: RequestParams,
     *,
     stream: bool,
+    tools: ToolSetup | None = None,
 ) -> HttpRequest:
     """Build a v2 chat request (without the ``Authorization`` header).
 
@@ -87,6 +91,7 @@ def chat_request(
         conversation: Repaired messages.
         params: Checked parameters.
         stream: Ask for server-sent events (with usage in the final event).
+        tools: Tools to offer natively (``tools``/``tool_choice``), if any.
 
     Returns:
         The request.
@@ -99,11 +104,13 @@ def chat_request(
     system = [{"role": "system", "content": conversation.system}] if conversation.system else []
     body: dict[str, Any] = {
         "model": model_id_for(model, spec),
-        "messages": [*system, *wire_messages(conversation)],
+        "messages": [*system, *wire_messages(conversation, _tool_turn)],
         "stream": stream,
     }
     if stream:
         body["stream_options"] = {"include_usage": True}
+    if tools is not None and tools.native:
+        body.update(_tool_fields(tools))
     return HttpRequest(f"{base_url}{CHAT_PATH}", finish_body(body, params, _WIRE_NAMES))
 
 
@@ -130,6 +137,7 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
         model=data.get("model"),
         flags={k: choice[k] for k in _FLAGS if k in choice},
         done=True,
+        tool_calls=_raw_calls(message.get("tool_calls")),
     )
 
 
@@ -148,7 +156,62 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
         response_id=data.get("id"),
         model=data.get("model"),
         flags={k: choice[k] for k in _FLAGS if k in choice},
+        tool_calls=_raw_calls(delta.get("tool_calls")),
     )
+
+
+def _tool_fields(tools: ToolSetup) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "tools": [{"type": "function", "function": dict(f)} for f in tools.functions]
+    }
+    if tools.choice in ("auto", "none", "required"):
+        fields["tool_choice"] = tools.choice
+    elif tools.choice is not None:
+        fields["tool_choice"] = {"type": "function", "function": {"name": tools.choice}}
+    if tools.parallel is not None:
+        fields["parallel_tool_calls"] = tools.parallel
+    return fields
+
+
+def _tool_turn(turn: Turn) -> dict[str, Any]:
+    """An assistant turn with its call, or a ``tool`` result message."""
+    if turn.role == "tool":
+        content = turn.content if turn.content.strip() else '""'
+        if turn.status == "error" and not content.lower().startswith("error"):
+            content = f"Error: {content}"
+        message = {"role": "tool", "tool_call_id": turn.tool_call_id, "content": content}
+        return {**message, "name": turn.name} if turn.name else message
+    calls = [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in turn.tool_calls
+    ]
+    return {"role": "assistant", "content": turn.content, "tool_calls": calls}
+
+
+def _raw_calls(raw: Any) -> list[RawCall]:
+    """OpenAI-shaped ``tool_calls`` (whole, or stream pieces with ``index``)."""
+    if not isinstance(raw, list):
+        return []
+    calls = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            continue
+        function: dict[str, Any] = (
+            item["function"] if isinstance(item.get("function"), dict) else {}
+        )
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = "" if arguments is None else json.dumps(arguments, ensure_ascii=False)
+        index = item.get("index")
+        calls.append(
+            RawCall(
+                index if isinstance(index, int) else position,
+                item.get("id") or None,
+                function.get("name") or None,
+                arguments,
+            )
+        )
+    return calls
 
 
 def _first_choice(data: Any, headers: Mapping[str, str]) -> dict[str, Any] | None:

@@ -11,30 +11,45 @@ Rules that LangChain users rely on:
   ``content_filter``, ``tool_calls``); Qianfan's raw value is kept as
   ``qianfan_finish_reason``.
 * Stop sequences are enforced here too, and the stop text is never returned.
+* With tools, the calls (native, or parsed from prompt-mode text) become
+  ``tool_calls`` checked against the tool schemas; when streaming they arrive on the
+  last chunk as ``tool_call_chunks``, and prompt-mode text is held back only where it
+  may start a call (:class:`~langchain_qianfan_free.tool_results.TextGate`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from langchain_qianfan_free.protocol import (
     REQUEST_ID_HEADER,
+    RawCall,
     Reply,
     header,
     rate_limit_headers,
 )
 from langchain_qianfan_free.stops import StopScanner, cut_at_stop
+from langchain_qianfan_free.tool_results import (
+    TextGate,
+    ToolOutcome,
+    merge_raw_calls,
+    resolve_calls,
+)
+from langchain_qianfan_free.tools import ToolSetup
 
 __all__ = [
     "PROVIDER",
     "ResultContext",
     "StreamAssembler",
+    "add_usage",
     "chat_result",
     "finish_reason",
     "usage_metadata",
@@ -60,11 +75,13 @@ class ResultContext:
         model_name: The model's canonical id, reported when the answer names none.
         api_version: ``"v1"`` or ``"v2"``.
         stops: Stop sequences the client enforces.
+        tools: The request's tools, if any.
     """
 
     model_name: str
     api_version: str
     stops: tuple[str, ...] = ()
+    tools: ToolSetup | None = None
 
 
 def finish_reason(raw: str | None, flags: Mapping[str, Any], stopped: bool) -> str | None:
@@ -88,13 +105,28 @@ def usage_metadata(usage: Mapping[str, int] | None) -> UsageMetadata | None:
     return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=total)
 
 
+def add_usage(
+    first: Mapping[str, int] | None, second: Mapping[str, int] | None
+) -> dict[str, int] | None:
+    """Qianfan ``usage`` of two requests together (a corrective retry counts too)."""
+    if not first or not second:
+        return dict(first or second or {}) or None
+    return {key: first.get(key, 0) + second.get(key, 0) for key in {*first, *second}}
+
+
 def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) -> ChatResult:
     """Build the ``ChatResult`` of a non-streaming call."""
     text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
-    metadata = _metadata(reply, headers, ctx, stopped)
+    outcome = resolve_calls(text, reply.tool_calls, ctx.tools) if ctx.tools else ToolOutcome(text)
+    metadata = _metadata(reply, headers, ctx, stopped, bool(outcome.tool_calls))
     usage = usage_metadata(reply.usage)
     message = AIMessage(
-        content=text, id=reply.response_id, usage_metadata=usage, response_metadata=metadata
+        content=outcome.text,
+        id=reply.response_id,
+        usage_metadata=usage,
+        response_metadata=metadata,
+        tool_calls=outcome.tool_calls,
+        invalid_tool_calls=outcome.invalid_tool_calls,
     )
     return ChatResult(
         generations=[ChatGeneration(message=message)],
@@ -110,6 +142,11 @@ class StreamAssembler:
         self._scanner = StopScanner(ctx.stops)
         self._final = Reply()
         self._headers: Mapping[str, str] = {}
+        self._pieces: list[RawCall] = []
+        self._outcome: ToolOutcome | None = None
+        tools = ctx.tools
+        gated = tools is not None and tools.enabled and (not tools.native or bool(tools.forced))
+        self._gate = TextGate(hold_all=bool(tools.forced)) if tools and gated else None
 
     def feed(self, reply: Reply, headers: Mapping[str, str]) -> AIMessageChunk | None:
         """Take one event; return the chunk to emit for it, if any text is ready."""
@@ -120,32 +157,86 @@ class StreamAssembler:
         final.finish_reason = reply.finish_reason or final.finish_reason
         final.usage = reply.usage or final.usage
         final.flags.update(reply.flags)
+        self._pieces.extend(reply.tool_calls)
         text = self._scanner.feed(reply.text) if reply.text else ""
+        if text and self._gate is not None:
+            text = self._gate.feed(text)
         if not text:
             return None
         return AIMessageChunk(
             content=text, id=final.response_id, response_metadata={"model_provider": PROVIDER}
         )
 
+    def violated(self) -> bool:
+        """Whether a forced ``tool_choice`` got no valid call (call after the last event)."""
+        return self._settle().violated
+
+    def replace(self, reply: Reply) -> None:
+        """Take a whole retry answer instead of the streamed one (usage adds up)."""
+        usage = add_usage(self._final.usage, reply.usage)
+        self._final = reply
+        self._final.usage = usage
+        self._gate = TextGate(hold_all=True)
+        self._gate.feed(reply.text)
+        self._pieces = list(reply.tool_calls)
+        self._outcome = None
+
     def finish(self) -> AIMessageChunk:
-        """The last chunk: held-back text, usage, full metadata, ``chunk_position``."""
+        """The last chunk: held-back text, calls, usage, full metadata, ``chunk_position``."""
         final = self._final
-        stopped = self._scanner.stopped
-        text = "" if stopped else self._scanner.flush()
+        outcome = self._settle()
+        text = self._gate.remainder(outcome.text) if self._gate else outcome.text
+        metadata = _metadata(
+            final, self._headers, self._ctx, self._scanner.stopped, bool(outcome.tool_calls)
+        )
+        if outcome.invalid_tool_calls:
+            # Chunks rebuild invalid calls from tool_call_chunks, which would turn some
+            # of them valid; so they are reported here rather than on the message.
+            metadata["invalid_tool_calls"] = outcome.invalid_tool_calls
+        chunks = [
+            tool_call_chunk(
+                name=call["name"],
+                args=json.dumps(call["args"], ensure_ascii=False),
+                id=call["id"],
+                index=index,
+            )
+            for index, call in enumerate(outcome.tool_calls)
+        ]
         return AIMessageChunk(
             content=text,
             id=final.response_id,
             usage_metadata=usage_metadata(final.usage),
-            response_metadata=_metadata(final, self._headers, self._ctx, stopped),
+            response_metadata=metadata,
+            tool_call_chunks=chunks,
             chunk_position="last",
         )
 
+    def _settle(self) -> ToolOutcome:
+        """The whole reply's text and calls, computed once after the last event."""
+        if self._outcome is None:
+            rest = "" if self._scanner.stopped else self._scanner.flush()
+            if self._gate is not None:
+                self._gate.feed(rest)
+                text = self._gate.text
+            else:
+                text = rest
+            tools = self._ctx.tools
+            calls = merge_raw_calls(self._pieces)
+            self._outcome = (
+                resolve_calls(text, calls, tools) if tools is not None else ToolOutcome(text)
+            )
+        return self._outcome
+
 
 def _metadata(
-    reply: Reply, headers: Mapping[str, str], ctx: ResultContext, stopped: bool
+    reply: Reply,
+    headers: Mapping[str, str],
+    ctx: ResultContext,
+    stopped: bool,
+    called: bool = False,
 ) -> dict[str, Any]:
     flags = dict(reply.flags)
-    reason = finish_reason(reply.finish_reason, flags, stopped)
+    reason = "tool_calls" if called else finish_reason(reply.finish_reason, flags, stopped)
     metadata: dict[str, Any] = {
         "model_name": reply.model or ctx.model_name,
         "model_provider": PROVIDER,

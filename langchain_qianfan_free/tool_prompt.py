@@ -32,10 +32,28 @@ from langchain_core.utils.json import parse_partial_json
 
 from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
 
-__all__ = ["CALL_CLOSE", "CALL_OPEN", "ParsedReply", "parse_reply", "render_instruction"]
+__all__ = [
+    "CALL_CLOSE",
+    "CALL_OPEN",
+    "RESPONSE_CLOSE",
+    "RESPONSE_OPEN",
+    "ParsedReply",
+    "ToolResult",
+    "balanced_close",
+    "extract_json",
+    "looks_like_call",
+    "new_call_id",
+    "parse_reply",
+    "render_calls",
+    "render_instruction",
+    "render_json_instruction",
+    "render_results",
+]
 
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
+RESPONSE_OPEN = "<tool_response>"
+RESPONSE_CLOSE = "</tool_response>"
 
 _TAGGED = re.compile(
     r"[<＜]\s*tool[_\- ]?call\s*[>＞](.*?)(?:[<＜]\s*/\s*tool[_\- ]?call\s*[>＞]|\Z)",
@@ -132,8 +150,99 @@ def render_instruction(
         "arguments must be a JSON object matching the tool's parameters:\n"
         f'{CALL_OPEN}\n{{"name": "<tool name>", "arguments": {{...}}}}\n{CALL_CLOSE}\n'
         f"{many}\n{rule}\n"
-        "工具的结果会以用户消息的形式返回给你。 Tool results come back to you as user messages."
+        f"工具的结果会以 {RESPONSE_OPEN} 块的形式在用户消息中返回给你；收到结果后，"
+        "根据结果回答用户，或在需要时继续调用工具。 Tool results come back to you in a user "
+        f"message as {RESPONSE_OPEN} blocks; then answer the user from them, or call "
+        "another tool if you still need one."
     )
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """One tool result as prompt mode shows it to the model.
+
+    Attributes:
+        name: The tool's name (``None`` when no call or message names it).
+        call_id: The ``tool_call_id`` it answers.
+        content: The tool's output as text.
+        status: ``"success"`` or ``"error"``.
+    """
+
+    name: str | None
+    call_id: str | None
+    content: str
+    status: str = "success"
+
+
+def render_calls(calls: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """An assistant's tool calls in the format the instruction asks for.
+
+    Args:
+        calls: ``(name, arguments)`` pairs.
+    """
+    return "\n".join(
+        f"{CALL_OPEN}\n"
+        + json.dumps({"name": name, "arguments": dict(args)}, ensure_ascii=False)
+        + f"\n{CALL_CLOSE}"
+        for name, args in calls
+    )
+
+
+def render_results(results: Sequence[ToolResult]) -> str:
+    """Tool results as one user message: a ``<tool_response>`` block per result."""
+    blocks = []
+    for result in results:
+        try:
+            content: Any = json.loads(result.content)
+        except ValueError:
+            content = result.content
+        shown = {
+            "name": result.name,
+            "tool_call_id": result.call_id,
+            "status": result.status,
+            "content": content,
+        }
+        blocks.append(f"{RESPONSE_OPEN}\n{json.dumps(shown, ensure_ascii=False)}\n{RESPONSE_CLOSE}")
+    return "\n".join(blocks)
+
+
+def render_json_instruction(schema: Mapping[str, Any] | None) -> str:
+    """The instruction for JSON output (structured output without tools).
+
+    Args:
+        schema: The JSON schema the object must match, if known.
+    """
+    text = (
+        "请只输出一个 JSON 对象，不要输出其他内容（不要解释，不要代码块）。 "
+        "Reply with one JSON object only, nothing else (no explanation, no code fence)."
+    )
+    if schema:
+        text += "\n它必须符合这个 JSON Schema。 It must match this JSON Schema: " + json.dumps(
+            schema, ensure_ascii=False, separators=(",", ":")
+        )
+    return text
+
+
+def extract_json(text: str) -> Any:
+    """The JSON value a reply holds.
+
+    That is the whole reply, a fenced block, or the first balanced ``{...}``/``[...]``
+    in prose; full-width punctuation, trailing commas and single quotes are repaired.
+
+    Raises:
+        ValueError: When the reply holds no JSON object or array.
+    """
+    for candidate in (text, *(m.group(1) for m in _FENCED.finditer(text))):
+        value = _load(candidate)
+        if isinstance(value, dict | list):
+            return value
+    opening = {"{", "[", "｛", "［"}
+    for i, char in enumerate(text):
+        if char in opening:
+            value = _load(text[i : _balanced_end(text, i)])
+            if isinstance(value, dict | list):
+                return value
+    raise ValueError("the reply holds no JSON object")
 
 
 def parse_reply(text: str, tools: Mapping[str, Mapping[str, Any]]) -> ParsedReply:
@@ -212,6 +321,12 @@ def _bare_json(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _balanced_end(text: str, start: int) -> int:
+    end = balanced_close(text, start)
+    return len(text) if end is None else end  # unbalanced: take the rest (a truncated reply)
+
+
+def balanced_close(text: str, start: int) -> int | None:
+    """The end of the bracketed segment opening at ``start``; ``None`` if it is not closed."""
     depth, quoted, escaped = 0, False, False
     for i in range(start, len(text)):
         char = text[i]
@@ -230,7 +345,12 @@ def _balanced_end(text: str, start: int) -> int:
             depth -= 1
             if depth == 0:
                 return i + 1
-    return len(text)  # unbalanced: take the rest (a truncated reply)
+    return None
+
+
+def looks_like_call(raw: str) -> bool:
+    """Whether ``raw`` names a tool the way a call does (``"name": ...``)."""
+    return _looks_like_call(raw)
 
 
 def _looks_like_call(raw: str) -> bool:
@@ -303,6 +423,11 @@ def _resolve_name(name: str | None, tools: Mapping[str, Any]) -> str | None:
         return name
     folded = [tool for tool in tools if tool.casefold() == name.casefold()]
     return folded[0] if len(folded) == 1 else None
+
+
+def new_call_id() -> str:
+    """A fresh tool-call id (``call_`` + 24 hex digits)."""
+    return _new_id()
 
 
 def _new_id() -> str:

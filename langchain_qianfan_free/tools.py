@@ -11,13 +11,25 @@ calling mode (native v2, native v1, prompt) can express.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
+from langchain_qianfan_free.tool_prompt import render_instruction
 
-__all__ = ["ToolChoice", "format_tools", "normalize_tool_choice"]
+__all__ = [
+    "ToolCallingMode",
+    "ToolChoice",
+    "ToolSetup",
+    "format_tools",
+    "normalize_tool_choice",
+    "tool_setup",
+]
+
+ToolCallingMode = Literal["auto", "native", "prompt"]
 
 ToolChoice = str
 """``"auto"``, ``"none"``, ``"required"``, or the name of the one tool that must be called."""
@@ -28,17 +40,31 @@ _KEYWORDS = {"auto": "auto", "none": "none", "any": "required", "required": "req
 def format_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:
     """OpenAI-format functions (``{"name", "description", "parameters"}``) for ``tools``.
 
+    The same tool given twice (say, a pydantic model and its JSON schema, which
+    differ only in ``title`` keys) is kept once.
+
     Raises:
-        QianfanInvalidRequestError: For two tools with the same name.
+        QianfanInvalidRequestError: For two different tools with the same name.
     """
-    functions = [convert_to_openai_tool(tool)["function"] for tool in tools]
-    names = [function["name"] for function in functions]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise QianfanInvalidRequestError(
-            f"Two tools are named {', '.join(duplicates)}; tool names must be unique."
-        )
-    return functions
+    functions: dict[str, dict[str, Any]] = {}
+    for tool in tools:
+        function = convert_to_openai_tool(tool)["function"]
+        seen = functions.setdefault(function["name"], function)
+        if _untitled(seen) != _untitled(function):
+            raise QianfanInvalidRequestError(
+                f"Two different tools are named {function['name']}; tool names must be "
+                "unique. Rename one of them."
+            )
+    return list(functions.values())
+
+
+def _untitled(value: Any) -> Any:
+    """A schema without ``title`` keys (they do not change what a tool accepts)."""
+    if isinstance(value, Mapping):
+        return {k: _untitled(v) for k, v in value.items() if k != "title"}
+    if isinstance(value, list):
+        return [_untitled(v) for v in value]
+    return value
 
 
 def normalize_tool_choice(choice: Any, tool_names: Sequence[str]) -> ToolChoice | None:
@@ -84,3 +110,87 @@ def normalize_tool_choice(choice: Any, tool_names: Sequence[str]) -> ToolChoice 
         f"tool_choice={choice!r} is not understood; use 'auto', 'none', 'any', 'required', "
         "True, a tool name, or {'type': 'function', 'function': {'name': ...}}."
     )
+
+
+@dataclass(frozen=True)
+class ToolSetup:
+    """The tools of one request and how they are called.
+
+    Attributes:
+        functions: OpenAI-format functions (``{"name", "description", "parameters"}``).
+        choice: ``None`` (auto), ``"auto"``, ``"none"``, ``"required"`` or a tool name.
+        parallel: ``parallel_tool_calls`` as the user set it (``None``: not set).
+        native: Use the protocol's function calling; else prompt mode.
+    """
+
+    functions: tuple[Mapping[str, Any], ...]
+    choice: ToolChoice | None = None
+    parallel: bool | None = None
+    native: bool = False
+
+    @property
+    def schemas(self) -> dict[str, Mapping[str, Any]]:
+        """Tool name → its ``parameters`` schema."""
+        return {f["name"]: f.get("parameters") or {} for f in self.functions}
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the model may call tools at all (``tool_choice`` is not ``none``)."""
+        return self.choice != "none"
+
+    @property
+    def forced(self) -> bool | str:
+        """The tool that must be called, ``True`` for any tool, ``False`` if none must."""
+        if self.choice in (None, "auto", "none"):
+            return False
+        return True if self.choice == "required" else str(self.choice)
+
+    def instruction(self) -> str | None:
+        """The system-prompt instruction of prompt mode (``None`` when not needed)."""
+        if self.native or not self.enabled:
+            return None
+        return render_instruction(
+            self.functions, required=self.forced, parallel=self.parallel is not False
+        )
+
+
+def tool_setup(
+    tools: Sequence[Any] | None,
+    tool_choice: Any,
+    parallel_tool_calls: Any,
+    mode: ToolCallingMode,
+    spec: ModelSpec | None,
+    version: str,
+) -> ToolSetup | None:
+    """The tool setup of a request, checked; ``None`` when no tools are bound.
+
+    Args:
+        tools: Tools in any LangChain form (``bind_tools`` passes OpenAI tools).
+        tool_choice: As ``bind_tools`` accepts it.
+        parallel_tool_calls: ``True``/``False``/``None``.
+        mode: ``auto`` (native for models the catalogue marks as function-calling,
+            prompt mode otherwise), ``native`` or ``prompt``.
+        spec: The model's catalogue entry, if known.
+        version: ``"v1"`` or ``"v2"``.
+
+    Raises:
+        QianfanInvalidRequestError: For bad tools, ``tool_choice`` or
+            ``parallel_tool_calls``, or ``tool_choice`` without tools.
+    """
+    if not tools:
+        if tool_choice not in (None, False, "auto", "none"):
+            raise QianfanInvalidRequestError(
+                f"tool_choice={tool_choice!r} was given but no tools are bound; pass the "
+                "tools with bind_tools(tools, tool_choice=...)."
+            )
+        return None
+    if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):
+        raise QianfanInvalidRequestError(
+            f"parallel_tool_calls={parallel_tool_calls!r} must be True, False or None."
+        )
+    functions = format_tools(tools)
+    choice = normalize_tool_choice(tool_choice, [f["name"] for f in functions])
+    native = mode == "native" or (mode == "auto" and spec is not None and spec.tool_calling)
+    if native and version == "v1" and choice == "none":
+        native = False  # v1 cannot say "none": send no functions, show history as text
+    return ToolSetup(tuple(functions), choice, parallel_tool_calls, native)

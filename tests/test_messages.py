@@ -96,17 +96,6 @@ def test_conversations_are_repaired(messages, expected) -> None:
             id="image-block",
         ),
         pytest.param([ChatMessage(role="critic", content="x")], "role 'critic'", id="bad-role"),
-        pytest.param(
-            [H("q"), ToolMessage("42", tool_call_id="1")], "ToolMessage", id="tool-message"
-        ),
-        pytest.param(
-            [H("q"), FunctionMessage(name="f", content="1")], "FunctionMessage", id="function"
-        ),
-        pytest.param(
-            [H("q"), A("", tool_calls=[{"name": "f", "args": {}, "id": "1"}]), H("x")],
-            "tool calls",
-            id="ai-tool-calls",
-        ),
     ],
 )
 def test_bad_conversations_raise_clear_value_errors(messages, match) -> None:

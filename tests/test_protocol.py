@@ -24,7 +24,8 @@ def test_wire_messages_and_body() -> None:
     conversation = Conversation(
         None, (Turn("user", "q", "ann"), Turn("assistant", "a"), Turn("user", "q2"))
     )
-    assert wire_messages(conversation)[0] == {"role": "user", "content": "q", "name": "ann"}
+    wire = wire_messages(conversation, lambda turn: {"tool": turn.role})
+    assert wire[0] == {"role": "user", "content": "q", "name": "ann"}
     params = resolve_params({"max_tokens": 9, "stop": ["x"]}, {"seed": 1}, None)
     body = json.loads(finish_body({"a": 1}, params, {"max_tokens": "max_output_tokens"}))
     assert body == {"a": 1, "max_output_tokens": 9, "stop": ["x"], "seed": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
@@ -55,9 +56,13 @@ def test_every_tool_form_becomes_one_function_format() -> None:
     assert all(f["description"] for f in functions)
 
 
-def test_duplicate_names_are_refused() -> None:
-    with pytest.raises(QianfanInvalidRequestError, match="get_weather"):
-        format_tools([get_weather, get_weather])
+def test_the_same_tool_twice_is_kept_once_but_different_namesakes_are_refused() -> None:
+    schema = convert_to_openai_tool(get_weather)["function"]
+    titled = {**schema, "parameters": {**schema["parameters"], "title": "GetWeather"}}
+    assert format_tools([get_weather, titled]) == [schema]
+    other = {**schema, "parameters": {"type": "object", "properties": {}}}
+    with pytest.raises(QianfanInvalidRequestError, match="different tools are named get_weather"):
+        format_tools([get_weather, other])
 
 
 NAMES = ["magic_function", "get_weather"]
