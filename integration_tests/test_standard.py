@@ -1,7 +1,7 @@
 """langchain-tests' standard integration suite, for both protocols.
 
-Tools and structured output are the next issue's; the suite skips them here because
-ChatQianfan does not yet override ``bind_tools`` / ``with_structured_output``.
+The model is ``ernie-speed-8k``, which has no native function calling: the tool,
+tool-choice, structured-output and JSON-mode tests run through prompt mode.
 """
 
 from __future__ import annotations
@@ -32,6 +32,22 @@ class _Standard(ChatModelIntegrationTests):
 
     @property
     def returns_usage_metadata(self) -> bool:
+        return True
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
         return True
 
 

@@ -185,7 +185,11 @@ def profile_for(spec: ModelSpec) -> dict[str, Any]:
         "audio_inputs": False,
         "video_inputs": False,
         "text_outputs": True,
-        "tool_calling": spec.tool_calling,
+        # ChatQianfan calls tools on every model (natively or in prompt mode).
+        "tool_calling": True,
+        "tool_choice": True,
+        "tool_call_streaming": True,
+        # Native structured output (response_format) is not documented for these.
         "structured_output": False,
         "temperature": True,
     }

@@ -38,4 +38,8 @@ def test_profile() -> None:
     profile = profile_for(lookup("ernie-speed-128k"))
     assert profile["max_input_tokens"] == 126976
     assert profile["max_output_tokens"] == 4096
-    assert profile["tool_calling"] is False
+    # no native function calling, but ChatQianfan's prompt mode calls tools anyway
+    assert lookup("ernie-speed-128k").tool_calling is False
+    assert profile["tool_calling"] is True
+    assert profile["tool_choice"] is True
+    assert profile["structured_output"] is False

@@ -102,3 +102,20 @@ def test_bad_conversations_raise_clear_value_errors(messages, match) -> None:
     with pytest.raises(ValueError, match=match) as info:
         to_conversation(messages)
     assert isinstance(info.value, QianfanInvalidRequestError)
+
+
+def test_tool_turns_keep_calls_and_resolve_result_names() -> None:
+    messages = [
+        H("q"),
+        A(
+            [{"type": "text", "text": "let me see"}, {"type": "tool_use", "id": "1", "input": {}}],
+            tool_calls=[{"name": "f", "args": {"x": 1}, "id": "1"}],
+        ),
+        ToolMessage([{"type": "text", "text": "42"}], tool_call_id="1"),
+    ]
+    turns = to_conversation(messages, native_tools=True).turns
+    assert turns[1].content == "let me see"  # the tool_use block is the call, not text
+    assert turns[1].tool_calls[0].arguments == '{"x": 1}'
+    assert (turns[2].role, turns[2].name, turns[2].content) == ("tool", "f", "42")
+    legacy = to_conversation([H("q"), FunctionMessage(name="f", content="1")]).turns
+    assert "<tool_response>" in legacy[0].content  # a result without its call, as text

@@ -54,8 +54,12 @@ def test_prompt_mode_describes_tools_and_parses_the_call(qianfan_emulator, proto
     model = make_model(qianfan_emulator, protocol).bind_tools([get_weather, add])
     message, chunks = call(model, mode, "北京天气怎么样？")
     assert message.tool_calls == [
-        {"name": "get_weather", "args": {"city": "北京"}, "id": message.tool_calls[0]["id"],
-         "type": "tool_call"}
+        {
+            "name": "get_weather",
+            "args": {"city": "北京"},
+            "id": message.tool_calls[0]["id"],
+            "type": "tool_call",
+        }
     ]
     assert message.tool_calls[0]["id"].startswith("call_")
     assert message.content == "好的，我来查一下。"
@@ -68,7 +72,8 @@ def test_prompt_mode_describes_tools_and_parses_the_call(qianfan_emulator, proto
     assert "<tool_call>" in system
     if chunks:
         assert all("<tool_call" not in c.text for c in chunks)  # never shown as text
-        assert chunks[-1].tool_call_chunks and chunks[-1].chunk_position == "last"
+        assert chunks[-1].tool_call_chunks
+        assert chunks[-1].chunk_position == "last"
 
 
 def test_prompt_mode_streams_prose_before_the_call_as_it_arrives(qianfan_emulator) -> None:
@@ -88,15 +93,35 @@ def test_prompt_mode_streams_prose_before_the_call_as_it_arrives(qianfan_emulato
 @pytest.mark.parametrize(
     ("reply", "expected_calls", "expected_text"),
     [
-        ('```json\n{"name": "get_weather", "arguments": {"city": "上海"}}\n```', [("get_weather", {"city": "上海"})], ""),
-        ('我需要调用工具：｛"name"："add"，"arguments"：｛"a"："3"，"b"：4｝｝', [("add", {"a": 3, "b": 4})], "我需要调用工具："),
-        ('<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call><tool_call>{"name": "get_weather", "arguments": "{\\"city\\": \\"广州\\"}"}</tool_call>',
-         [("add", {"a": 1, "b": 2}), ("get_weather", {"city": "广州"})], ""),
+        (
+            '```json\n{"name": "get_weather", "arguments": {"city": "上海"}}\n```',
+            [("get_weather", {"city": "上海"})],
+            "",
+        ),
+        (
+            '我需要调用工具：｛"name"："add"，"arguments"：｛"a"："3"，"b"：4｝｝',
+            [("add", {"a": 3, "b": 4})],
+            "我需要调用工具：",
+        ),
+        (
+            '<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>'
+            '<tool_call>{"name": "get_weather", "arguments": "{\\"city\\": \\"广州\\"}"}'
+            "</tool_call>",
+            [("add", {"a": 1, "b": 2}), ("get_weather", {"city": "广州"})],
+            "",
+        ),
         ('<tool_call>{"name": "send_email", "arguments": {}}</tool_call>', [], None),
         ('<tool_call>{"name": "add", "arguments": {"a": "three", "b": 4}}</tool_call>', [], None),
         ("北京今天晴，气温 20 度。", [], "北京今天晴，气温 20 度。"),
     ],
-    ids=["fenced", "full-width-chatty", "two-calls-string-args", "unknown-tool", "wrong-type", "plain-answer"],
+    ids=[
+        "fenced",
+        "full-width-chatty",
+        "two-calls-string-args",
+        "unknown-tool",
+        "wrong-type",
+        "plain-answer",
+    ],
 )
 @pytest.mark.parametrize("mode", ["invoke", "stream"])
 def test_what_small_models_write_becomes_calls_or_text(
@@ -121,7 +146,7 @@ def test_forced_choice_asks_again_once_and_counts_both_requests(qianfan_emulator
     qianfan_emulator.queue_reply("北京今天天气很好。")
     qianfan_emulator.queue_reply(CALL)
     model = make_model(qianfan_emulator, "v2").bind_tools([get_weather], tool_choice="any")
-    message, chunks = call(model, mode, "北京天气？")
+    message, _ = call(model, mode, "北京天气？")
     assert message.tool_calls[0]["name"] == "get_weather"
     first, second = chat_bodies(qianfan_emulator)
     assert "You must call at least one tool now" in system_of(first)
@@ -138,16 +163,22 @@ def test_forced_choice_asks_again_once_and_counts_both_requests(qianfan_emulator
 def test_forced_choice_raises_when_the_model_never_calls(qianfan_emulator, mode) -> None:
     qianfan_emulator.queue_reply("我不想调用工具。", times=2)
     model = make_model(qianfan_emulator, "v1").bind_tools([get_weather], tool_choice="get_weather")
-    with pytest.raises(OutputParserException, match="tool_choice requires a call of get_weather") as info:
+    with pytest.raises(
+        OutputParserException, match="tool_choice requires a call of get_weather"
+    ) as info:
         call(model, mode, "北京天气？")
     assert info.value.message.content == "我不想调用工具。"  # type: ignore[attr-defined]
     assert len(chat_bodies(qianfan_emulator)) == 2
 
 
 def test_named_choice_refuses_calls_to_other_tools(qianfan_emulator) -> None:
-    qianfan_emulator.queue_reply('<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>')
+    qianfan_emulator.queue_reply(
+        '<tool_call>{"name": "add", "arguments": {"a": 1, "b": 2}}</tool_call>'
+    )
     qianfan_emulator.queue_reply(CALL)
-    model = make_model(qianfan_emulator, "v2").bind_tools([get_weather, add], tool_choice="get_weather")
+    model = make_model(qianfan_emulator, "v2").bind_tools(
+        [get_weather, add], tool_choice="get_weather"
+    )
     message = model.invoke("北京天气？")
     assert [c["name"] for c in message.tool_calls] == ["get_weather"]
     assert "You must call the tool get_weather now" in system_of(chat_bodies(qianfan_emulator)[0])
@@ -174,7 +205,10 @@ def test_tool_choice_none_sends_no_instruction_and_parses_nothing(qianfan_emulat
 HISTORY = [
     HumanMessage("北京和上海天气？再算 1+2"),
     AIMessage(
-        [{"type": "text", "text": "我来查。"}, {"type": "tool_use", "id": "c1", "name": "get_weather", "input": {}}],
+        [
+            {"type": "text", "text": "我来查。"},
+            {"type": "tool_use", "id": "c1", "name": "get_weather", "input": {}},
+        ],
         tool_calls=[
             {"name": "get_weather", "args": {"city": "北京"}, "id": "c1"},
             {"name": "get_weather", "args": {"city": "上海"}, "id": "c2"},
@@ -196,7 +230,10 @@ def test_prompt_mode_history_is_text_that_alternates(qianfan_emulator) -> None:
     assert messages[1]["content"].count("<tool_call>") == 3
     results = messages[2]["content"]
     assert results.count("<tool_response>") == 3
-    assert '"name": "get_weather", "tool_call_id": "c1", "status": "success", "content": "北京: 晴"' in results
+    assert (
+        '"name": "get_weather", "tool_call_id": "c1", "status": "success", "content": "北京: 晴"'
+        in results
+    )
     assert '"name": "add", "tool_call_id": "c3", "status": "error", "content": "boom"' in results
 
 
@@ -210,9 +247,18 @@ def test_native_v2_history_splits_several_calls_into_alternating_turns(qianfan_e
     first_call = body["messages"][1]
     assert first_call["content"] == "我来查。"
     assert first_call["tool_calls"] == [
-        {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "北京"}'}}
+        {
+            "id": "c1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "北京"}'},
+        }
     ]
-    assert body["messages"][2] == {"role": "tool", "tool_call_id": "c1", "content": "北京: 晴", "name": "get_weather"}
+    assert body["messages"][2] == {
+        "role": "tool",
+        "tool_call_id": "c1",
+        "content": "北京: 晴",
+        "name": "get_weather",
+    }
     assert body["messages"][6]["content"] == "Error: boom"
 
 
@@ -223,9 +269,16 @@ def test_native_v1_history_uses_function_call_and_function_role(qianfan_emulator
     assert [f["name"] for f in body["functions"]] == ["get_weather", "add"]
     assert "tool_choice" not in body
     messages = body["messages"]
-    assert [m["role"] for m in messages] == ["user", "assistant", "function"] * 1 + ["assistant", "function"] * 2
+    assert [m["role"] for m in messages] == ["user", "assistant", "function"] * 1 + [
+        "assistant",
+        "function",
+    ] * 2
     assert messages[1]["function_call"] == {"name": "get_weather", "arguments": '{"city": "北京"}'}
-    assert messages[2] == {"role": "function", "name": "get_weather", "content": '{"result": "北京: 晴"}'}
+    assert messages[2] == {
+        "role": "function",
+        "name": "get_weather",
+        "content": '{"result": "北京: 晴"}',
+    }
     assert json.loads(messages[6]["content"]) == {"error": "boom"}
 
 
@@ -247,7 +300,11 @@ def test_function_message_answers_by_name(qianfan_emulator) -> None:
     ]
     model.invoke(history)
     messages = chat_bodies(qianfan_emulator)[0]["messages"]
-    assert messages[2] == {"role": "function", "name": "get_weather", "content": '{"weather": "晴"}'}
+    assert messages[2] == {
+        "role": "function",
+        "name": "get_weather",
+        "content": '{"weather": "晴"}',
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
