@@ -22,6 +22,7 @@ def test_all_is_pinned() -> None:
         "ReplyFault",
         "SlowFault",
         "StreamErrorFault",
+        "ToolCallsFault",
     ]
     for name in emulator.__all__:
         assert getattr(emulator, name) is not None

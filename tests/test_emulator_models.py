@@ -56,3 +56,25 @@ def test_custom_models_answer_on_both_protocols() -> None:
             headers={"Authorization": f"Bearer {emu.api_key}"},
         )
         assert v2.status_code == 200
+
+
+def test_tool_calling_flag_follows_the_catalogue() -> None:
+    registry = ModelRegistry({"fc-svc": "ERNIE-4.0-8K", "free-svc": "ERNIE-Speed-8K", "bare": None})
+    for model in ("ernie-3.5-8k", "ernie-3.5-128k", "ernie-4.0-8k", "ernie-4.0-turbo-8k"):
+        limits = registry.v2_model(model)
+        assert limits is not None
+        assert limits.tool_calling, model
+    for endpoint in ("completions", "completions_pro", "ernie-lite-pro-128k"):
+        limits = registry.v1_endpoint(endpoint)
+        assert limits is not None
+        assert limits.tool_calling, endpoint
+    for model in ("ernie-speed-8k", "ernie-speed-128k", "ernie-lite-8k", "ernie-tiny-8k"):
+        limits = registry.v2_model(model)
+        assert limits is not None
+        assert not limits.tool_calling, model
+    flags = {
+        name: getattr(registry.v2_model(name), "tool_calling", None)
+        for name in ("fc-svc", "free-svc", "bare")
+    }
+    assert flags == {"fc-svc": True, "free-svc": False, "bare": False}
+    assert not DEFAULT_LIMITS.tool_calling

@@ -337,3 +337,21 @@ def test_bad_tool_settings_fail_before_any_request(qianfan_emulator) -> None:
     with pytest.raises(ValueError, match="tool_calling"):
         make_model(qianfan_emulator, "v2", tool_calling="magic")
     assert chat_bodies(qianfan_emulator) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_native_calls_come_back_checked(qianfan_emulator, protocol, mode) -> None:
+    model = make_model(qianfan_emulator, protocol, model="ernie-4.0-8k").bind_tools(
+        [get_weather, add], tool_choice="add"
+    )
+    message, _ = call(model, mode, "用 add 算 3 + 4")
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("add", {"a": 3, "b": 4})]
+    assert message.response_metadata["finish_reason"] == "tool_calls"
+    body = chat_bodies(qianfan_emulator)[0]
+    choice = {"type": "function", "function": {"name": "add"}}
+    assert body["tool_choice"] == choice
+    assert "<tool_call>" not in system_of(body)
+    qianfan_emulator.queue_tool_calls([{"name": "add", "arguments": '{"a": "x"}'}], times=2)
+    with pytest.raises(OutputParserException):  # invalid twice: the forced call never came
+        call(model, mode, "用 add 算")

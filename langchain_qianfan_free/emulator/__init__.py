@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ReplyFault,
         SlowFault,
         StreamErrorFault,
+        ToolCallsFault,
     )
     from langchain_qianfan_free.emulator.server import QianfanEmulator
 
@@ -38,6 +39,7 @@ __all__ = [
     "ReplyFault",
     "SlowFault",
     "StreamErrorFault",
+    "ToolCallsFault",
 ]
 
 _HOMES = {
@@ -53,6 +55,7 @@ _HOMES = {
             "ReplyFault",
             "SlowFault",
             "StreamErrorFault",
+            "ToolCallsFault",
         ),
         "scenario",
     ),

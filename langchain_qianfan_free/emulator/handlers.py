@@ -1,7 +1,8 @@
 """The HTTP side: routes, and the one chat pipeline both protocols go through.
 
 A chat request is recorded, routed and authenticated (protocol-specific), then takes
-the next queued fault, is validated, composed, rate-limited and answered in its
+the next queued fault, is validated, answered by the scripted model
+(:mod:`~langchain_qianfan_free.emulator.toolmodel`), rate-limited and answered in its
 protocol's format (:mod:`~langchain_qianfan_free.emulator.v1`,
 :mod:`~langchain_qianfan_free.emulator.v2`). Requests rejected while routing or
 authenticating do not take a queued fault.
@@ -30,7 +31,7 @@ from langchain_qianfan_free.emulator.ids import IdSource
 from langchain_qianfan_free.emulator.models import ModelRegistry
 from langchain_qianfan_free.emulator.ratelimit import RateLimiter, RateStatus
 from langchain_qianfan_free.emulator.records import ProtocolName, RecordedRequest, RequestLog
-from langchain_qianfan_free.emulator.replies import REPLY_PREFIX, compose_reply
+from langchain_qianfan_free.emulator.replies import REPLY_PREFIX
 from langchain_qianfan_free.emulator.scenario import (
     DisconnectFault,
     ErrorFault,
@@ -41,8 +42,10 @@ from langchain_qianfan_free.emulator.scenario import (
     Scenario,
     SlowFault,
     StreamErrorFault,
+    ToolCallsFault,
 )
 from langchain_qianfan_free.emulator.tokens import TokenStore
+from langchain_qianfan_free.emulator.toolmodel import respond
 from langchain_qianfan_free.emulator.v1 import V1Wire
 from langchain_qianfan_free.emulator.v2 import V2Wire
 from langchain_qianfan_free.emulator.validation import (
@@ -237,11 +240,12 @@ async def _answer(
     if isinstance(checked, EmulatedError):
         return call.error(checked)
     call.rate_key = (call.rate_key[0], checked.limits.name)
-    reply = compose_reply(
+    reply = respond(
         checked,
-        scripted=fault if isinstance(fault, ReplyFault) else None,
+        fault if isinstance(fault, ReplyFault | ToolCallsFault) else None,
         unsafe_input_words=state.config.unsafe_input_words,
         unsafe_output_words=state.config.unsafe_output_words,
+        new_call_id=state.ids.call_id,
     )
     status = state.limiter.admit(call.rate_key, reply.prompt_tokens, reply.total_tokens)
     if status.exceeded:

@@ -1,4 +1,4 @@
-"""Identifiers the emulator hands out: answer ids, request ids and token parts.
+"""Identifiers the emulator hands out: answer ids, request ids, tool call ids, token parts.
 
 One seeded random source serves the whole emulator so that a given ``seed`` and the
 same sequence of requests always yield the same ids. Guarded by a lock because the
@@ -36,6 +36,10 @@ class IdSource:
         """A server request id for the ``X-Baidu-Request-Id`` header (UUID-like hex)."""
         raw = self.hex(32)
         return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+    def call_id(self) -> str:
+        """A tool call id: ``call_`` + 24 lower-case hex digits."""
+        return "call_" + self.hex(24)
 
     def hex(self, length: int) -> str:
         """``length`` lower-case hex digits."""

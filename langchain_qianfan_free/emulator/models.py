@@ -3,7 +3,8 @@
 Built from the package catalogue (reference §1.4/§1.6): v1 routes answer on each
 catalogue ``v1_endpoint``, v2 accepts each catalogue ``v2_id``. Extra names
 (``custom_models``) answer on both protocols, with the limits of a catalogue model
-or with :data:`DEFAULT_LIMITS` (those of the 8K free models).
+or with :data:`DEFAULT_LIMITS` (those of the 8K free models). A custom model calls
+tools natively only when it names a catalogue model that does.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class ModelLimits:
         max_input_tokens: Limit on estimated input tokens (336103).
         max_output_tokens: Upper bound of ``max_output_tokens`` / ``max_tokens``.
         default_output_tokens: Output budget when the request sets none.
+        tool_calling: The model calls tools natively (v1 ``functions``, v2 ``tools``);
+            other models ignore native tools (prompt-mode tools work everywhere).
     """
 
     name: str
@@ -33,6 +36,7 @@ class ModelLimits:
     max_input_tokens: int
     max_output_tokens: int
     default_output_tokens: int
+    tool_calling: bool = False
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, name: str | None = None) -> ModelLimits:
@@ -43,10 +47,12 @@ class ModelLimits:
             spec.max_input_tokens,
             spec.max_output_tokens,
             spec.default_output_tokens,
+            spec.tool_calling,
         )
 
 
-#: Limits for custom models that name no catalogue model (the 8K free models' limits).
+#: Limits for custom models that name no catalogue model (the 8K free models' limits;
+#: no native tool calling).
 DEFAULT_LIMITS = ModelLimits("custom", 24000, 6144, 2048, 1024)
 
 

@@ -2,22 +2,36 @@
 
 The default reply echoes the last message, marked as coming from the emulator:
 ``【千帆模拟器】ernie-speed-8k 收到：<last message, shortened>``. A scripted reply
-(:class:`~langchain_qianfan_free.emulator.scenario.ReplyFault`) replaces the text.
+(:class:`~langchain_qianfan_free.emulator.scenario.ReplyFault`) or the scripted model's
+text (:mod:`~langchain_qianfan_free.emulator.toolmodel`) replaces the text.
 Then, in this order: unsafe input → a fixed refusal with the moderation flags;
 unsafe output word → text cut before it, ``content_filter``; stop strings → text cut
 before the first one, ``stop``; output-token budget → text cut to fit, ``length``.
+
+A native tool-call answer (:func:`compose_calls`) has empty text and is never cut:
+only input moderation applies; its output tokens are estimated from the calls' JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from langchain_qianfan_free.emulator.estimate import estimate_tokens, truncate_to_tokens
 from langchain_qianfan_free.emulator.scenario import ReplyFault
+from langchain_qianfan_free.emulator.tooltypes import ToolCall
 from langchain_qianfan_free.emulator.validation import ChatRequest
 
-__all__ = ["REFUSAL_TEXT", "REPLY_PREFIX", "Reply", "chunk_text", "compose_reply", "default_text"]
+__all__ = [
+    "REFUSAL_TEXT",
+    "REPLY_PREFIX",
+    "Reply",
+    "chunk_text",
+    "compose_calls",
+    "compose_reply",
+    "default_text",
+]
 
 #: Marks every default reply as the emulator's.
 REPLY_PREFIX = "【千帆模拟器】"
@@ -38,6 +52,9 @@ class Reply:
         input_flagged: Input moderation answered with the refusal.
         prompt_tokens: Estimated input tokens.
         completion_tokens: Estimated output tokens.
+        tool_calls: Native tool calls (then ``text`` is empty and the wires report
+            v1 ``function_call`` / v2 ``tool_calls`` as the finish reason).
+        thoughts: v1 ``function_call.thoughts``.
     """
 
     text: str
@@ -46,6 +63,8 @@ class Reply:
     input_flagged: bool
     prompt_tokens: int
     completion_tokens: int
+    tool_calls: tuple[ToolCall, ...] = ()
+    thoughts: str = ""
 
     @property
     def total_tokens(self) -> int:
@@ -79,25 +98,36 @@ def _cut_before(text: str, needles: Sequence[str]) -> int | None:
     return min(found) if found else None
 
 
+def _refusal(request: ChatRequest) -> Reply:
+    return Reply(
+        REFUSAL_TEXT, None, False, True, request.prompt_tokens, estimate_tokens(REFUSAL_TEXT)
+    )
+
+
 def compose_reply(
     request: ChatRequest,
     *,
     scripted: ReplyFault | None,
     unsafe_input_words: Sequence[str],
     unsafe_output_words: Sequence[str],
+    text: str | None = None,
 ) -> Reply:
-    """Compose the answer to a valid request.
+    """Compose the text answer to a valid request.
 
     Args:
         request: The validated request.
-        scripted: A queued reply, or ``None`` for the default echo.
+        scripted: A queued reply, or ``None`` for ``text``.
         unsafe_input_words: Any of these in the system text or a message → refusal.
         unsafe_output_words: Any of these in the reply → cut, ``content_filter``.
+        text: The model's text when nothing is scripted; ``None`` for the default echo.
     """
     prompt_tokens = request.prompt_tokens
     if _contains_any(request.texts, unsafe_input_words):
-        return Reply(REFUSAL_TEXT, None, False, True, prompt_tokens, estimate_tokens(REFUSAL_TEXT))
-    text = scripted.text if scripted else default_text(request)
+        return _refusal(request)
+    if scripted:
+        text = scripted.text
+    elif text is None:
+        text = default_text(request)
     finish = scripted.finish_reason if scripted else None
     cut = _cut_before(text, unsafe_output_words)
     if cut is not None:
@@ -110,6 +140,30 @@ def compose_reply(
     if truncated:
         text, finish = truncate_to_tokens(text, budget), "length"
     return Reply(text, finish, truncated, False, prompt_tokens, estimate_tokens(text))
+
+
+def compose_calls(
+    request: ChatRequest,
+    calls: Sequence[ToolCall],
+    *,
+    thoughts: str,
+    unsafe_input_words: Sequence[str],
+    new_call_id: Callable[[], str],
+) -> Reply:
+    """Compose a native tool-call answer (input moderation still answers with the refusal).
+
+    Args:
+        request: The validated request.
+        calls: The calls, without ids (each gets one from ``new_call_id``).
+        thoughts: v1 ``function_call.thoughts``.
+        unsafe_input_words: Any of these in the system text or a message → refusal.
+        new_call_id: Issues ``call_…`` ids.
+    """
+    if _contains_any(request.texts, unsafe_input_words):
+        return _refusal(request)
+    named = tuple(replace(call, id=new_call_id()) for call in calls)
+    spent = estimate_tokens(json.dumps([call.wire() for call in named], ensure_ascii=False))
+    return Reply("", None, False, False, request.prompt_tokens, spent, named, thoughts)
 
 
 def chunk_text(text: str, size: int) -> list[str]:

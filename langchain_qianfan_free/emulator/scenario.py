@@ -9,11 +9,14 @@ queue while the server thread drains it, hence the lock.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
+
+from langchain_qianfan_free.emulator.tooltypes import ToolCall
 
 __all__ = [
     "DisconnectFault",
@@ -25,6 +28,7 @@ __all__ = [
     "Scenario",
     "SlowFault",
     "StreamErrorFault",
+    "ToolCallsFault",
 ]
 
 
@@ -130,6 +134,53 @@ class ReplyFault:
     finish_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ToolCallsFault:
+    """Answer with these native tool calls, whatever the model and the request's tools.
+
+    v2 answers ``tool_calls`` (``finish_reason: "tool_calls"``); v1 answers the first
+    call as ``function_call`` (``finish_reason: "function_call"``). Input moderation
+    still answers with the refusal.
+
+    Attributes:
+        calls: The calls; their ``call_…`` ids are issued when answering.
+        thoughts: v1 ``function_call.thoughts``; ``None`` for the default text.
+    """
+
+    calls: tuple[ToolCall, ...]
+    thoughts: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.calls:
+            raise ValueError("calls must hold at least one call")
+
+    @classmethod
+    def build(
+        cls, calls: Iterable[Mapping[str, Any]], thoughts: str | None = None
+    ) -> ToolCallsFault:
+        """From ``[{"name": str, "arguments": dict | str}, ...]``.
+
+        A ``dict`` is sent as JSON (non-ASCII unescaped); a ``str`` is sent as is, so
+        a test can script arguments that are not valid JSON. Missing arguments are ``{}``.
+
+        Raises:
+            ValueError: A call has no name.
+            TypeError: A call's arguments are neither a dict nor a str.
+        """
+        built = []
+        for index, call in enumerate(calls):
+            name = call.get("name")
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"calls[{index}]: 'name' must be a non-empty string")
+            arguments = call.get("arguments", {})
+            if isinstance(arguments, Mapping):
+                arguments = json.dumps(dict(arguments), ensure_ascii=False)
+            if not isinstance(arguments, str):
+                raise TypeError(f"calls[{index}]: 'arguments' must be a dict or a str")
+            built.append(ToolCall(name, arguments))
+        return cls(tuple(built), thoughts)
+
+
 #: Any queued behaviour.
 Fault: TypeAlias = (
     ErrorFault
@@ -139,6 +190,7 @@ Fault: TypeAlias = (
     | MalformedJsonFault
     | StreamErrorFault
     | ReplyFault
+    | ToolCallsFault
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from langchain_qianfan_free.emulator.config import (
     DEFAULT_AK,
@@ -37,6 +37,7 @@ from langchain_qianfan_free.emulator.scenario import (
     ReplyFault,
     SlowFault,
     StreamErrorFault,
+    ToolCallsFault,
     make_headers,
 )
 
@@ -49,7 +50,9 @@ class QianfanEmulator:
     It serves, on one HTTP root: the OAuth token endpoint ``/oauth/2.0/token``, the v1
     chat route ``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}`` and the v2 route
     ``/v2/chat/completions``, validating requests and answering as documented. Replies
-    are deterministic echoes unless scripted; faults are queued with ``queue_*``.
+    are deterministic echoes unless scripted; requests with tools get a scripted model
+    that calls them (natively on FC-capable models, or through the prompt-mode contract);
+    faults are queued with ``queue_*``.
 
     Example:
         .. code-block:: python
@@ -341,6 +344,38 @@ class QianfanEmulator:
             times: How many requests get it.
         """
         self._state.scenario.push(ReplyFault(text, finish_reason), times)
+
+    def queue_tool_calls(
+        self,
+        calls: Iterable[Mapping[str, Any]],
+        *,
+        thoughts: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next chat request(s) with these native tool calls.
+
+        Whatever the model (FC-capable or not) and whatever tools the request sends:
+        v2 answers ``tool_calls`` with ``finish_reason: "tool_calls"``; v1 answers the
+        first call as ``function_call`` with ``finish_reason: "function_call"``. Ids
+        (``call_…``) come from the seeded id source. Input moderation still applies.
+
+        Example:
+            .. code-block:: python
+
+                emu.queue_tool_calls([{"name": "get_weather", "arguments": {"city": "北京"}}])
+                emu.queue_tool_calls([{"name": "f", "arguments": "{not json"}])  # sent as is
+
+        Args:
+            calls: ``[{"name": str, "arguments": dict | str}, ...]``; a ``dict`` is sent
+                as JSON, a ``str`` as is (to script malformed arguments).
+            thoughts: v1 ``function_call.thoughts``; default a short Chinese sentence.
+            times: How many requests get it.
+
+        Raises:
+            ValueError: ``calls`` is empty or a call has no name.
+            TypeError: A call's arguments are neither a dict nor a str.
+        """
+        self._state.scenario.push(ToolCallsFault.build(calls, thoughts), times)
 
     def expire_tokens(self) -> None:
         """Every access token issued so far now answers 111 ``Access token expired``."""

@@ -5,6 +5,10 @@ Errors are HTTP 200 bodies ``{"error_code", "error_msg", "id"}``. A stream is
 (non-final events report ``completion_tokens: 0``), ending with an ``is_end: true``
 event whose ``result`` is empty; there is no ``[DONE]``. A mid-stream error is a bare
 JSON line without ``data:``.
+
+A tool-call answer (§2.3) carries ``result: ""``, ``function_call`` ``{name, arguments,
+thoughts}`` (the first call only: v1 has one call per answer) and ``finish_reason:
+"function_call"``; streamed, it is a single ``is_end: true`` event with full usage.
 """
 
 from __future__ import annotations
@@ -39,8 +43,27 @@ class V1Wire:
             return {"need_clear_history": True, "ban_round": -1}
         return {"need_clear_history": False}
 
+    @staticmethod
+    def _function_call(reply: Reply) -> dict[str, Any]:
+        """The fields of a tool-call answer (v1 sends the first call only)."""
+        call = reply.tool_calls[0]
+        return {
+            "result": "",
+            "is_truncated": False,
+            "need_clear_history": False,
+            "function_call": {
+                "name": call.name,
+                "arguments": call.arguments,
+                "thoughts": reply.thoughts,
+            },
+            "finish_reason": "function_call",
+            "usage": reply.usage(),
+        }
+
     def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
-        """The §3.1 body."""
+        """The §3.1 body (§2.3 for a tool call)."""
+        if reply.tool_calls:
+            return {**self._base(meta), **self._function_call(reply)}
         return {
             **self._base(meta),
             "result": reply.text,
@@ -52,6 +75,9 @@ class V1Wire:
 
     def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
         """The §3.3 events: one per text piece, then the ``is_end`` event."""
+        if reply.tool_calls:
+            first = {**self._base(meta), "sentence_id": 0, "is_end": True}
+            return [sse_event({**first, **self._function_call(reply)})]
         partial_usage = {
             "prompt_tokens": reply.prompt_tokens,
             "completion_tokens": 0,

@@ -6,6 +6,12 @@ last content chunk the ``finish_reason``; with ``stream_options.include_usage`` 
 final chunk with ``"choices": []`` carries ``usage`` (``usage`` is ``null``
 elsewhere); then ``data: [DONE]``. Moderation: ``flag`` 2 and ``ban_round`` -1 on
 unsafe input, else ``flag`` 0.
+
+A tool-call answer has ``message.content: ""``, ``message.tool_calls`` and
+``finish_reason: "tool_calls"``. Streamed, each call opens with a delta carrying its
+``index``, ``id``, ``type`` and ``name`` (``arguments: ""``; the very first delta also
+``role`` and ``content: ""``), followed by deltas with pieces of its ``arguments``;
+the last chunk carries the finish reason.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from langchain_qianfan_free.emulator.errors import EmulatedError
 from langchain_qianfan_free.emulator.ratelimit import RateStatus
 from langchain_qianfan_free.emulator.records import ProtocolName
 from langchain_qianfan_free.emulator.replies import Reply, chunk_text
+from langchain_qianfan_free.emulator.tooltypes import ToolCall
 from langchain_qianfan_free.emulator.wire import AnswerMeta, sse_event
 
 __all__ = ["V2Wire"]
@@ -23,6 +30,29 @@ __all__ = ["V2Wire"]
 
 def _moderation(reply: Reply) -> dict[str, Any]:
     return {"flag": 2, "ban_round": -1} if reply.input_flagged else {"flag": 0}
+
+
+def _finish(reply: Reply) -> str:
+    return "tool_calls" if reply.tool_calls else reply.finish_reason or "stop"
+
+
+def _text_deltas(reply: Reply, chunk_chars: int) -> list[dict[str, Any]]:
+    pieces = chunk_text(reply.text, chunk_chars) or [""]
+    return [{"content": piece} for piece in pieces]
+
+
+def _call_deltas(calls: tuple[ToolCall, ...], chunk_chars: int) -> list[dict[str, Any]]:
+    deltas: list[dict[str, Any]] = []
+    for index, call in enumerate(calls):
+        head = {"index": index, **call.wire()}
+        head["function"] = {"name": call.name, "arguments": ""}
+        deltas.append({"tool_calls": [head]})
+        deltas.extend(
+            {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+            for piece in chunk_text(call.arguments, chunk_chars)
+        )
+    deltas[0] = {"content": "", **deltas[0]}
+    return deltas
 
 
 class V2Wire:
@@ -44,25 +74,31 @@ class V2Wire:
 
     def sync_body(self, reply: Reply, meta: AnswerMeta) -> dict[str, Any]:
         """The §7.3 body."""
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text}
+        if reply.tool_calls:
+            message["tool_calls"] = [call.wire() for call in reply.tool_calls]
         choice = {
             "index": 0,
-            "message": {"role": "assistant", "content": reply.text},
-            "finish_reason": reply.finish_reason or "stop",
+            "message": message,
+            "finish_reason": _finish(reply),
             **_moderation(reply),
         }
         return {**self._base(meta, "chat.completion"), "choices": [choice], "usage": reply.usage()}
 
     def stream_events(self, reply: Reply, meta: AnswerMeta, chunk_chars: int) -> list[bytes]:
         """The §7.4 chunks (without ``[DONE]``)."""
-        pieces = chunk_text(reply.text, chunk_chars) or [""]
+        if reply.tool_calls:
+            deltas = _call_deltas(reply.tool_calls, chunk_chars)
+        else:
+            deltas = _text_deltas(reply, chunk_chars)
+        deltas[0] = {"role": "assistant", **deltas[0]}
         events = []
-        for index, piece in enumerate(pieces):
-            last = index == len(pieces) - 1
-            delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+        for index, delta in enumerate(deltas):
+            last = index == len(deltas) - 1
             choice = {
                 "index": 0,
                 "delta": delta,
-                "finish_reason": (reply.finish_reason or "stop") if last else None,
+                "finish_reason": _finish(reply) if last else None,
                 **_moderation(reply),
             }
             events.append(

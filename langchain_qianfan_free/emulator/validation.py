@@ -2,7 +2,9 @@
 
 :func:`validate_v1` follows reference §2.1/§2.2 and checklist §9.2; :func:`validate_v2`
 follows §7.2 and, for message order, the v1 rules (v2 alternation is unconfirmed in
-the reference; the SDK's own mock enforces it, so we do too). Shared parameter
+the reference; the SDK's own mock enforces it, so we do too). Tool fields (v1
+``functions``, v2 ``tools``, ``tool_choice``, ``response_format``, tool messages) are
+checked by :mod:`~langchain_qianfan_free.emulator.toolchecks`. Shared parameter
 checks (ranges, ``stop``, types) raise v1 code 336003, which translates to v2
 ``400 invalid_argument``; input limits raise 336007/336103 (v2
 ``characters_too_long``/``tokens_too_long``). Each function returns either a
@@ -20,6 +22,15 @@ from typing import Any
 from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error, v2_only_error
 from langchain_qianfan_free.emulator.estimate import estimate_tokens
 from langchain_qianfan_free.emulator.models import ModelLimits
+from langchain_qianfan_free.emulator.toolchecks import (
+    ToolFields,
+    v1_function_call_error,
+    v1_tool_fields,
+    v2_tool_call_ids,
+    v2_tool_fields,
+    v2_tool_message_name,
+)
+from langchain_qianfan_free.emulator.tooltypes import AUTO, ResponseFormat, ToolChoice, ToolSpec
 
 __all__ = ["ChatMessage", "ChatRequest", "parse_body", "validate_v1", "validate_v2"]
 
@@ -30,10 +41,17 @@ _SEED_MAX = 2147483647
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One conversation message with its text."""
+    """One conversation message with its text.
+
+    Attributes:
+        role: ``user``, ``assistant``, ``function`` (v1) or ``tool`` (v2).
+        content: The text ('' for an assistant message that only calls tools).
+        name: The function of a ``function``/``tool`` result ('' when unknown).
+    """
 
     role: str
     content: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,10 @@ class ChatRequest:
         include_usage: v2 ``stream_options.include_usage``.
         stop: Stop strings.
         max_output_tokens: Requested output limit, ``None`` for the model default.
+        tools: Native tools (v1 ``functions``, v2 ``tools``), as sent.
+        tool_choice: Native ``tool_choice`` (``auto`` when absent).
+        parallel_tool_calls: Several calls per answer allowed (v2; always ``False`` on v1).
+        response_format: A JSON-output request, ``None`` for text.
     """
 
     model: str
@@ -59,11 +81,19 @@ class ChatRequest:
     include_usage: bool = False
     stop: tuple[str, ...] = ()
     max_output_tokens: int | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = AUTO
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
 
     @property
     def texts(self) -> tuple[str, ...]:
-        """System text and every message content (what input limits count)."""
-        return (self.system, *(message.content for message in self.messages))
+        """System text, every message content and tool definition (what input limits count)."""
+        return (
+            self.system,
+            *(message.content for message in self.messages),
+            *(tool.text for tool in self.tools),
+        )
 
     @property
     def prompt_tokens(self) -> int:
@@ -186,6 +216,15 @@ def _blank(value: Any) -> bool:
     return not isinstance(value, str) or not value.strip()
 
 
+def _tool_kwargs(fields: ToolFields) -> dict[str, Any]:
+    return {
+        "tools": fields.tools,
+        "tool_choice": fields.choice,
+        "parallel_tool_calls": fields.parallel,
+        "response_format": fields.response_format,
+    }
+
+
 # -- v1 -----------------------------------------------------------------------------------
 
 _V1_EVEN = "the role of message with even index in the messages must be user or function"
@@ -206,15 +245,19 @@ def _v1_messages(raw: list[Any]) -> tuple[ChatMessage, ...] | EmulatedError:
             return qianfan_error(336006, _V1_ODD)
     messages = []
     for message in raw:
+        calls = message["role"] == "assistant" and "function_call" in message
+        problem = v1_function_call_error(message) if calls else None
+        if problem is not None:
+            return _invalid(problem)
         content = message.get("content")
         if _blank(content):
-            if message["role"] == "assistant" and "function_call" in message:
-                content = ""
-            else:
+            if not calls:
                 return _invalid(_V1_EMPTY)
-        if message["role"] == "function" and _blank(message.get("name")):
+            content = ""
+        name = message.get("name") if message["role"] == "function" else ""
+        if _blank(name) and message["role"] == "function":
             return _invalid("the name of a function message can not be empty")
-        messages.append(ChatMessage(message["role"], content))
+        messages.append(ChatMessage(message["role"], content, name))
     return tuple(messages)
 
 
@@ -249,6 +292,9 @@ def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest 
     )
     if error is not None:
         return error
+    tools = v1_tool_fields(data)
+    if isinstance(tools, EmulatedError):
+        return tools
     request = ChatRequest(
         model=endpoint,
         limits=limits,
@@ -257,6 +303,7 @@ def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest 
         stream=data.get("stream", False),
         stop=tuple(data.get("stop", ())),
         max_output_tokens=data.get("max_output_tokens"),
+        **_tool_kwargs(tools),
     )
     return _check_limits(request) or request
 
@@ -296,6 +343,7 @@ def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedErro
             "the length of messages (after the optional system message) must be an odd number"
         )
     messages = []
+    calls: dict[str, str] = {}  # the preceding assistant message's tool call ids → names
     for index, message in enumerate(raw):
         role = message.get("role")
         if index % 2 == 0 and not (role == "user" or (role == "tool" and index > 0)):
@@ -311,7 +359,18 @@ def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedErro
             if not (role == "assistant" and message.get("tool_calls")):
                 return _v2_invalid_messages(_V1_EMPTY)
             text = ""
-        messages.append(ChatMessage(role, text))
+        if role == "assistant":
+            found = v2_tool_call_ids(message)
+            if isinstance(found, str):
+                return _v2_invalid_messages(found)
+            calls = found
+        name = v2_tool_message_name(message, calls) if role == "tool" else ""
+        if name is None:
+            return _v2_invalid_messages(
+                "a tool message needs a tool_call_id that matches a tool_calls id "
+                "of the preceding assistant message"
+            )
+        messages.append(ChatMessage(role, text, name))
     return system, tuple(messages)
 
 
@@ -370,6 +429,9 @@ def validate_v2(
     )
     if error is not None:
         return error
+    tools = v2_tool_fields(data)
+    if isinstance(tools, EmulatedError):
+        return tools
     options = data.get("stream_options") or {}
     request = ChatRequest(
         model=model,
@@ -380,5 +442,6 @@ def validate_v2(
         include_usage=options.get("include_usage", False),
         stop=tuple(data.get("stop", ())),
         max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")),
+        **_tool_kwargs(tools),
     )
     return _check_limits(request) or request
