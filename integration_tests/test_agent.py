@@ -1,4 +1,6 @@
-"""A LangGraph ReAct agent with two tools on ernie-speed-8k (prompt-mode tool calling).
+"""A LangGraph ReAct agent with two tools, on ernie-speed-8k (prompt-mode tool calling)
+and on ernie-4.0-8k (native function calling; on v1 one call per reply, so the agent
+takes a step per tool).
 
 Runs sync and async, with and without token streaming. The agent example in
 ``docs/tools.md`` is this file's ``build_agent``.
@@ -38,9 +40,9 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-def build_agent(**settings: Any) -> Any:
+def build_agent(model: str = "ernie-speed-8k", **settings: Any) -> Any:
     """A ReAct agent: the model calls tools until it can answer."""
-    llm = ChatQianfan(model="ernie-speed-8k", temperature=0.1, **settings)
+    llm = ChatQianfan(model=model, temperature=0.1, **settings)
     return create_react_agent(llm, [get_weather, add])
 
 
@@ -79,9 +81,11 @@ def run(agent: Any, how: str) -> tuple[list[BaseMessage], list[AIMessageChunk]]:
 
 @pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
 @pytest.mark.parametrize("protocol", ["v2", "v1"])
-def test_react_agent_uses_both_tools_and_answers(protocol: str, how: str) -> None:
-    agent = build_agent(**model_params(protocol))
+@pytest.mark.parametrize("model", ["ernie-speed-8k", "ernie-4.0-8k"])
+def test_react_agent_uses_both_tools_and_answers(model: str, protocol: str, how: str) -> None:
+    agent = build_agent(model, **model_params(protocol))
     messages, tokens = run(agent, how)
+    steps = [m for m in messages if isinstance(m, AIMessage) and m.tool_calls]
     results = {m.name: m.content for m in messages if isinstance(m, ToolMessage)}
     final = messages[-1]
     assert isinstance(final, AIMessage)
@@ -93,6 +97,8 @@ def test_react_agent_uses_both_tools_and_answers(protocol: str, how: str) -> Non
         assert results == {"get_weather": "北京：晴，25°C", "add": "7"}
         assert "7" in final.text
         assert "北京：晴" in final.text
+        # v1 functions allow one call per reply: one agent step per tool
+        assert len(steps) == (2 if (model, protocol) == ("ernie-4.0-8k", "v1") else 1)
     if how in ("stream", "astream"):
         assert tokens, "no model tokens were streamed"
         assert any(chunk.tool_call_chunks for chunk in tokens)

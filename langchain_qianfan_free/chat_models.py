@@ -119,6 +119,35 @@ class ChatQianfan(BaseChatModel):
             async for chunk in llm.astream("你好"):
                 ...
 
+    Tool calling:
+        Works on every model: natively on ERNIE 3.5/4.0 (``tool_calling="native"``),
+        through the prompt on the free models (``"prompt"``); ``"auto"`` picks.
+
+        .. code-block:: python
+
+            from langchain_core.tools import tool
+
+            @tool
+            def get_weather(city: str) -> str:
+                '''Get the weather of a city.'''
+                return f"{city}：晴"
+
+            msg = llm.bind_tools([get_weather]).invoke("北京天气怎么样？")
+            msg.tool_calls
+            # [{'name': 'get_weather', 'args': {'city': '北京'}, 'id': 'call_…', ...}]
+
+    Structured output:
+        .. code-block:: python
+
+            from pydantic import BaseModel
+
+            class Joke(BaseModel):
+                setup: str
+                punchline: str
+
+            llm.with_structured_output(Joke).invoke("讲一个关于猫的笑话")
+            # method="function_calling" (default), "json_mode" or "json_schema"
+
     Token usage:
         .. code-block:: python
 
@@ -398,6 +427,7 @@ class ChatQianfan(BaseChatModel):
         *,
         tool_choice: dict[str, Any] | str | bool | None = None,
         parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
         **kwargs: Any,
     ) -> Runnable[LanguageModelInput, AIMessage]:
         """Bind tools (any LangChain form) for the model to call.
@@ -411,13 +441,16 @@ class ChatQianfan(BaseChatModel):
                 is enforced: without the call the model is asked once more, then
                 :class:`~langchain_qianfan_free.structured.ToolChoiceError` is raised.
             parallel_tool_calls: ``False`` allows one call per reply.
+            strict: Set on each function definition (sent on v2 native calls; v1 and
+                prompt mode have no such field). Arguments are always checked
+                against the schemas.
             **kwargs: Further arguments for ``Runnable.bind``.
 
         Raises:
             QianfanInvalidRequestError: For duplicate tool names or an unknown
                 ``tool_choice``, at once (no request is sent).
         """
-        functions = format_tools(tools)
+        functions = format_tools(tools, strict)
         choice = normalize_tool_choice(tool_choice, [f["name"] for f in functions])
         if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):
             raise QianfanInvalidRequestError(
@@ -472,6 +505,8 @@ class ChatQianfan(BaseChatModel):
         if not _violated(result, ctx):
             return result
         retry, _ = self._prepare(_ask_again(messages, result, ctx), stop, kwargs, stream=False)
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire(blocking=True)
         again = self._sync.complete(retry)
         return _after_retry(answer.reply.usage, again.reply, again.headers, ctx)
 
@@ -488,6 +523,8 @@ class ChatQianfan(BaseChatModel):
         if not _violated(result, ctx):
             return result
         retry, _ = self._prepare(_ask_again(messages, result, ctx), stop, kwargs, stream=False)
+        if self.rate_limiter is not None:
+            await self.rate_limiter.aacquire(blocking=True)
         again = await self._async.complete(retry)
         return _after_retry(answer.reply.usage, again.reply, again.headers, ctx)
 
@@ -507,7 +544,10 @@ class ChatQianfan(BaseChatModel):
         if assembler.violated():
             said = AIMessage(assembler.finish().text)
             retry, _ = self._prepare(_ask_again(messages, said, ctx), stop, kwargs, stream=False)
-            assembler.replace(self._sync.complete(retry).reply)
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire(blocking=True)
+            again = self._sync.complete(retry)
+            assembler.replace(again.reply, again.headers)
             _raise_if_violated(assembler, ctx)
         yield _emit(assembler.finish(), run_manager)
 
@@ -527,7 +567,10 @@ class ChatQianfan(BaseChatModel):
         if assembler.violated():
             said = AIMessage(assembler.finish().text)
             retry, _ = self._prepare(_ask_again(messages, said, ctx), stop, kwargs, stream=False)
-            assembler.replace((await self._async.complete(retry)).reply)
+            if self.rate_limiter is not None:
+                await self.rate_limiter.aacquire(blocking=True)
+            again = await self._async.complete(retry)
+            assembler.replace(again.reply, again.headers)
             _raise_if_violated(assembler, ctx)
         yield await _aemit(assembler.finish(), run_manager)
 
@@ -564,8 +607,10 @@ class ChatQianfan(BaseChatModel):
             spec,
             version,
         )
-        native_json = version == "v2" and spec is not None and spec.tool_calling
-        wants_json = json_request(kwargs.pop("response_format", None), native_support=native_json)
+        native_json = spec is not None and spec.tool_calling
+        wants_json = json_request(
+            kwargs.pop("response_format", None), native_support=native_json, version=version
+        )
         if wants_json is not None and wants_json.native is not None:
             kwargs["response_format"] = wants_json.native
         settings = {name: kwargs.pop(name, getattr(self, name)) for name in PARAM_NAMES}

@@ -25,6 +25,7 @@ The result is protocol-neutral; ``protocol_v1`` and ``protocol_v2`` put it on th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
@@ -41,6 +42,7 @@ from langchain_core.messages import (
 
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 from langchain_qianfan_free.tool_history import layout
+from langchain_qianfan_free.tool_prompt import CALL_CLOSE, CALL_OPEN
 from langchain_qianfan_free.turns import Conversation, Turn, WireCall
 
 __all__ = ["Conversation", "Turn", "WireCall", "to_conversation"]
@@ -118,7 +120,11 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
         )
         for call in calls:
             names[call.id] = call.name
-        return Turn("assistant", _text_of(message, index, allow_empty=bool(calls)), None, calls)
+        attempts = bool(calls or message.invalid_tool_calls)
+        text = _text_of(message, index, allow_empty=attempts)
+        if message.invalid_tool_calls:  # the model's broken attempts stay visible to it
+            text = "\n".join(filter(None, [text.strip(), _broken_calls(message, text)]))
+        return Turn("assistant", text, None, calls)
     if isinstance(message, ToolMessage):
         name = names.get(message.tool_call_id) or message.name or None
         status = "error" if message.status == "error" else "success"
@@ -138,6 +144,17 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
     raise QianfanInvalidRequestError(
         f"Message {index} has unsupported type {type(message).__name__}; use "
         "SystemMessage, HumanMessage, AIMessage, ToolMessage or ChatMessage."
+    )
+
+
+def _broken_calls(message: AIMessage, text: str) -> str:
+    """Invalid tool calls as the model wrote them (unless the text still shows them)."""
+    return "\n".join(
+        f"{CALL_OPEN}\n"
+        f'{{"name": {json.dumps(call.get("name"), ensure_ascii=False)}, '
+        f'"arguments": {call.get("args") or "{}"}}}\n{CALL_CLOSE}'
+        for call in message.invalid_tool_calls
+        if not ((args := call.get("args")) and args in text)
     )
 
 

@@ -128,7 +128,13 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
 def _tool_fields(tools: ToolSetup) -> dict[str, Any]:
     # v1 requires a description; it has no "auto"/"none"/"required" keywords, so a
     # call is forced only by naming the function (ChatQianfan enforces "required").
-    functions = [{**f, "description": f.get("description") or f["name"]} for f in tools.functions]
+    functions = [
+        {
+            **{k: v for k, v in f.items() if k != "strict"},  # v1 functions have no strict
+            "description": f.get("description") or f["name"],
+        }
+        for f in tools.functions
+    ]
     fields: dict[str, Any] = {"functions": functions}
     forced = tools.forced
     if forced is True and len(functions) == 1:

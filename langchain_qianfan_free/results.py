@@ -117,7 +117,12 @@ def add_usage(
 def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) -> ChatResult:
     """Build the ``ChatResult`` of a non-streaming call."""
     text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
-    outcome = resolve_calls(text, reply.tool_calls, ctx.tools) if ctx.tools else ToolOutcome(text)
+    complete = not stopped and finish_reason(reply.finish_reason, reply.flags, False) != "length"
+    outcome = (
+        resolve_calls(text, reply.tool_calls, ctx.tools, complete=complete)
+        if ctx.tools
+        else ToolOutcome(text)
+    )
     metadata = _metadata(reply, headers, ctx, stopped, bool(outcome.tool_calls))
     usage = usage_metadata(reply.usage)
     message = AIMessage(
@@ -146,7 +151,9 @@ class StreamAssembler:
         self._outcome: ToolOutcome | None = None
         tools = ctx.tools
         gated = tools is not None and tools.enabled and (not tools.native or bool(tools.forced))
-        self._gate = TextGate(hold_all=bool(tools.forced)) if tools and gated else None
+        self._gate = (
+            TextGate(tuple(tools.schemas), hold_all=bool(tools.forced)) if tools and gated else None
+        )
 
     def feed(self, reply: Reply, headers: Mapping[str, str]) -> AIMessageChunk | None:
         """Take one event; return the chunk to emit for it, if any text is ready."""
@@ -171,13 +178,18 @@ class StreamAssembler:
         """Whether a forced ``tool_choice`` got no valid call (call after the last event)."""
         return self._settle().violated
 
-    def replace(self, reply: Reply) -> None:
+    def replace(self, reply: Reply, headers: Mapping[str, str]) -> None:
         """Take a whole retry answer instead of the streamed one (usage adds up)."""
         usage = add_usage(self._final.usage, reply.usage)
         self._final = reply
         self._final.usage = usage
-        self._gate = TextGate(hold_all=True)
-        self._gate.feed(reply.text)
+        self._headers = headers
+        self._scanner = StopScanner(self._ctx.stops)
+        text = self._scanner.feed(reply.text)
+        self._gate = TextGate(
+            tuple(self._ctx.tools.schemas) if self._ctx.tools else (), hold_all=True
+        )
+        self._gate.feed(text)
         self._pieces = list(reply.tool_calls)
         self._outcome = None
 
@@ -211,6 +223,12 @@ class StreamAssembler:
             chunk_position="last",
         )
 
+    def _complete(self) -> bool:
+        """Whether the reply ended by itself (not cut by a stop or the output limit)."""
+        final = self._final
+        cut = finish_reason(final.finish_reason, final.flags, False) == "length"
+        return not (cut or self._scanner.stopped)
+
     def _settle(self) -> ToolOutcome:
         """The whole reply's text and calls, computed once after the last event."""
         if self._outcome is None:
@@ -223,7 +241,9 @@ class StreamAssembler:
             tools = self._ctx.tools
             calls = merge_raw_calls(self._pieces)
             self._outcome = (
-                resolve_calls(text, calls, tools) if tools is not None else ToolOutcome(text)
+                resolve_calls(text, calls, tools, complete=self._complete())
+                if tools is not None
+                else ToolOutcome(text)
             )
         return self._outcome
 
@@ -236,7 +256,10 @@ def _metadata(
     called: bool = False,
 ) -> dict[str, Any]:
     flags = dict(reply.flags)
-    reason = "tool_calls" if called else finish_reason(reply.finish_reason, flags, stopped)
+    reason = finish_reason(reply.finish_reason, flags, stopped)
+    truncated = bool(flags.pop("is_truncated", reason == "length"))
+    if called and reason != "length":
+        reason = "tool_calls"
     metadata: dict[str, Any] = {
         "model_name": reply.model or ctx.model_name,
         "model_provider": PROVIDER,
@@ -245,7 +268,7 @@ def _metadata(
         "qianfan_finish_reason": reply.finish_reason,
         "id": reply.response_id,
         "request_id": header(headers, REQUEST_ID_HEADER),
-        "is_truncated": bool(flags.pop("is_truncated", reason == "length")),
+        "is_truncated": truncated,
     }
     if "need_clear_history" in flags:
         metadata["need_clear_history"] = bool(flags.pop("need_clear_history"))

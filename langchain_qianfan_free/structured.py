@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import BaseOutputParser
+from langchain_core.outputs import Generation
 from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ValidationError
@@ -66,7 +67,7 @@ class JsonRequest:
     """
 
     instruction: str
-    native: dict[str, Any] | None
+    native: dict[str, Any] | str | None
 
 
 def response_format_for(method: str, schema: Any, strict: bool | None) -> dict[str, Any]:
@@ -86,12 +87,16 @@ def response_format_for(method: str, schema: Any, strict: bool | None) -> dict[s
     return {"type": "json_schema", "json_schema": inner}
 
 
-def json_request(response_format: Any, *, native_support: bool) -> JsonRequest | None:
+def json_request(
+    response_format: Any, *, native_support: bool, version: str = "v2"
+) -> JsonRequest | None:
     """Check a ``response_format`` and say how to ask for it.
 
     Args:
-        response_format: ``{"type": "text" | "json_object" | "json_schema", ...}``.
+        response_format: ``{"type": "text" | "json_object" | "json_schema", ...}``, or
+            v1's string form ``"text"`` / ``"json_object"``.
         native_support: The model accepts ``response_format`` in the body.
+        version: ``"v1"`` (string form, no ``json_schema``) or ``"v2"``.
 
     Returns:
         ``None`` for no format or ``text``.
@@ -101,15 +106,23 @@ def json_request(response_format: Any, *, native_support: bool) -> JsonRequest |
     """
     if response_format is None:
         return None
+    if isinstance(response_format, str):
+        response_format = {"type": response_format}
     kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+    native: Any
     if kind == "text":
         return None
     if kind == "json_object":
         schema = response_format.get(_SCHEMA_KEY)
-        native: dict[str, Any] = {"type": "json_object"}
+        native = "json_object" if version == "v1" else {"type": "json_object"}
     elif kind == "json_schema" and isinstance(response_format.get("json_schema"), Mapping):
         schema = response_format["json_schema"].get("schema")
-        native = {"type": "json_schema", "json_schema": dict(response_format["json_schema"])}
+        # v1 has no json_schema format: the prompt carries the schema alone
+        native = (
+            None
+            if version == "v1"
+            else {"type": "json_schema", "json_schema": dict(response_format["json_schema"])}
+        )
     else:
         raise QianfanInvalidRequestError(
             f"response_format={response_format!r} is not understood; use "
@@ -132,6 +145,23 @@ class JsonOutputParser(BaseOutputParser[Any]):
     @property
     def _type(self) -> str:
         return "qianfan_json"
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:  # noqa: ARG002
+        """Parse the reply; a reply cut off by the output limit is refused.
+
+        Raises:
+            OutputParserException: When the reply was truncated, holds no JSON object,
+                or the object does not fit the schema.
+        """
+        message = getattr(result[0], "message", None)
+        metadata = getattr(message, "response_metadata", None) or {}
+        if metadata.get("is_truncated") or metadata.get("finish_reason") == "length":
+            raise OutputParserException(
+                "the reply was cut off by the output limit, so its JSON is incomplete; "
+                "raise max_tokens or ask for a shorter answer",
+                llm_output=result[0].text,
+            )
+        return self.parse(result[0].text)
 
     def parse(self, text: str) -> Any:
         """Parse one reply.

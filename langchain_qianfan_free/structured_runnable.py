@@ -71,7 +71,11 @@ def structured_output(
     if method == "function_calling":
         name = convert_to_openai_tool(schema)["function"]["name"]
         llm = model.bind_tools(
-            [schema], tool_choice=name, parallel_tool_calls=False, ls_structured_output_format=trace
+            [schema],
+            tool_choice=name,
+            parallel_tool_calls=False,
+            strict=strict,
+            ls_structured_output_format=trace,
         )
         tools_parser = (
             PydanticToolsParser(tools=[schema], first_tool_only=True)

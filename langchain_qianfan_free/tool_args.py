@@ -69,7 +69,28 @@ def _coerce(value: Any, schema: Mapping[str, Any], where: str) -> Any:
     return value
 
 
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _already(value: Any, option: Any) -> bool:
+    """Whether ``value`` is of the option's JSON type as it stands (no repair needed)."""
+    kind = option.get("type") if isinstance(option, Mapping) else None
+    check = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+    return bool(check and check(value))
+
+
 def _first_fit(value: Any, options: list[Any], where: str) -> Any:
+    # An option the value already has the type of wins over one it could be
+    # repaired into: for str | int, "007" stays "007" and 3 stays 3.
+    options = sorted(options, key=lambda option: not _already(value, option))
     reasons = []
     for option in options:
         try:

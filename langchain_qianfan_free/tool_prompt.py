@@ -56,7 +56,8 @@ RESPONSE_OPEN = "<tool_response>"
 RESPONSE_CLOSE = "</tool_response>"
 
 _TAGGED = re.compile(
-    r"[<＜]\s*tool[_\- ]?call\s*[>＞](.*?)(?:[<＜]\s*/\s*tool[_\- ]?call\s*[>＞]|\Z)",
+    r"[<＜]\s*tool[_\- ]?call\s*[>＞](.*?)"
+    r"(?:([<＜]\s*/\s*tool[_\- ]?call\s*[>＞])|(?=[<＜]\s*tool[_\- ]?call\s*[>＞])|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
 _FENCED = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)(?:```|\Z)", re.DOTALL)
@@ -223,58 +224,63 @@ def render_json_instruction(schema: Mapping[str, Any] | None) -> str:
     return text
 
 
-def extract_json(text: str) -> Any:
+def extract_json(text: str, *, complete: bool = True) -> Any:
     """The JSON value a reply holds.
 
     That is the whole reply, a fenced block, or the first balanced ``{...}``/``[...]``
     in prose; full-width punctuation, trailing commas and single quotes are repaired.
+    With ``complete=False`` (the reply was cut), JSON is never completed by guessing.
 
     Raises:
         ValueError: When the reply holds no JSON object or array.
     """
     for candidate in (text, *(m.group(1) for m in _FENCED.finditer(text))):
-        value = _load(candidate)
+        value = _load(candidate, partial=complete)
         if isinstance(value, dict | list):
             return value
-    opening = {"{", "[", "｛", "［"}
-    for i, char in enumerate(text):
-        if char in opening:
-            value = _load(text[i : _balanced_end(text, i)])
-            if isinstance(value, dict | list):
-                return value
+    for start, end in _segments(text):
+        value = _load(text[start:end], partial=complete)
+        if isinstance(value, dict | list):
+            return value
     raise ValueError("the reply holds no JSON object")
 
 
-def parse_reply(text: str, tools: Mapping[str, Mapping[str, Any]]) -> ParsedReply:
+def parse_reply(
+    text: str, tools: Mapping[str, Mapping[str, Any]], *, complete: bool = True
+) -> ParsedReply:
     """Find the tool calls in a prompt-mode reply.
 
     Args:
         text: The model's reply.
         tools: Tool name → its ``parameters`` JSON schema.
+        complete: ``False`` when the reply was cut (output limit or a stop sequence):
+            then JSON is never completed by guessing, so a cut call is invalid
+            rather than a call with a cut-off value.
 
     Returns:
         Valid calls and the remaining prose; or, when no valid call can be made, the
         whole reply as text (with any broken attempts in ``invalid_tool_calls``).
     """
+    names = tuple(tools)
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
     spans: list[tuple[int, int]] = []
-    for start, end, raw in _candidates(text):
+    tagged = bool(_TAGGED.search(text))  # a tag declares a call, even a broken one
+    for start, end, raw in _candidates(text, names):
         found = False
-        for obj in _call_objects(_load(raw)):
-            found = True
-            made = _make_call(obj, tools)
-            (calls if made.get("type") == "tool_call" else invalid).append(made)  # type: ignore[arg-type]
+        for value in _load_all(raw, partial=complete):
+            for obj in _call_objects(value):
+                found = True
+                made = _make_call(obj, tools, complete=complete)
+                (calls if made.get("type") == "tool_call" else invalid).append(made)  # type: ignore[arg-type]
         if found:
             spans.append((start, end))
-        elif _looks_like_call(raw):
+        elif tagged or _looks_like_call(raw, names):
+            reason = "the tool call is not valid JSON"
+            if not complete:
+                reason = "the reply was cut off inside the tool call"
             invalid.append(
-                invalid_tool_call(
-                    name=None,
-                    args=raw.strip(),
-                    id=_new_id(),
-                    error="the tool call is not valid JSON",
-                )
+                invalid_tool_call(name=None, args=raw.strip(), id=_new_id(), error=reason)
             )
             spans.append((start, end))
     if not calls:
@@ -285,19 +291,28 @@ def parse_reply(text: str, tools: Mapping[str, Mapping[str, Any]]) -> ParsedRepl
     return ParsedReply(prose.strip(), calls, invalid)
 
 
-def _candidates(text: str) -> Iterator[tuple[int, int, str]]:
+def _candidates(text: str, names: Sequence[str]) -> Iterator[tuple[int, int, str]]:
     """Spans that may hold calls: tagged blocks, else fences, else bare JSON."""
     tagged = list(_TAGGED.finditer(text))
     if tagged:
         for match in tagged:
-            yield match.start(), match.end(), _unfence(match.group(1))
+            inner, end = match.group(1), match.end()
+            if match.group(2) is None:  # no close tag: the block ends with its JSON
+                segments = list(_segments(inner))
+                if segments and segments[-1][1] < len(inner.rstrip()):
+                    inner = inner[: segments[-1][1]]
+                    end = match.start(1) + len(inner)
+            yield match.start(), end, _unfence(inner)
         return
     fenced = list(_FENCED.finditer(text))
     if fenced:
         for match in fenced:
             yield match.start(), match.end(), match.group(1)
         return
-    yield from _bare_json(text)
+    for start, end in _segments(text):
+        segment = text[start:end]
+        if _looks_like_call(segment, names):
+            yield start, end, segment
 
 
 def _unfence(raw: str) -> str:
@@ -305,19 +320,19 @@ def _unfence(raw: str) -> str:
     return match.group(1) if match else raw
 
 
-def _bare_json(text: str) -> Iterator[tuple[int, int, str]]:
-    """Top-level balanced ``{...}`` / ``[...]`` segments (full-width brackets too)."""
-    opening = {"{": "}", "[": "]", "｛": "｝", "［": "］"}
+def _segments(text: str) -> Iterator[tuple[int, int]]:
+    """Top-level ``{...}`` / ``[...]`` segments (full-width brackets too).
+
+    An unclosed last one runs to the end of the text.
+    """
     i = 0
     while i < len(text):
-        if text[i] in opening:
+        if text[i] in "{[｛［":
             end = _balanced_end(text, i)
-            segment = text[i:end]
-            if _looks_like_call(segment):
-                yield i, end, segment
-                i = end
-                continue
-        i += 1
+            yield i, end
+            i = end
+        else:
+            i += 1
 
 
 def _balanced_end(text: str, start: int) -> int:
@@ -348,17 +363,63 @@ def balanced_close(text: str, start: int) -> int | None:
     return None
 
 
-def looks_like_call(raw: str) -> bool:
-    """Whether ``raw`` names a tool the way a call does (``"name": ...``)."""
-    return _looks_like_call(raw)
+def _ends_inside_string(text: str) -> bool:
+    quoted, escaped = False, False
+    for char in text:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+    return quoted
 
 
-def _looks_like_call(raw: str) -> bool:
-    return any(f'"{key}"' in raw.translate(_FULL_WIDTH) for key in _NAME_KEYS)
+_NAME_VALUE = re.compile(r'"(?:name|tool|tool_name|function_name)"\s*:\s*"([^"]*)"')
+_ARG_KEY = re.compile(r'"(?:arguments|args|parameters|input|params)"\s*:')
 
 
-def _load(raw: str) -> Any:
-    """Parse JSON the way small models write it; ``None`` when it cannot be read."""
+def looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
+    """Whether ``raw`` is written the way a call is.
+
+    That is: a name key together with an arguments key, or a name key whose value
+    is one of ``names``. (``{"name": "张三", "age": 3}`` is data, not a call.)
+    """
+    return _looks_like_call(raw, names)
+
+
+def _looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
+    folded = raw.translate(_FULL_WIDTH)
+    named = _NAME_VALUE.findall(folded)
+    if not named and not any(f'"{key}"' in folded for key in _NAME_KEYS):
+        return False
+    if _ARG_KEY.search(folded) or '"tool_calls"' in folded:
+        return True
+    wanted = {name.casefold() for name in names}
+    return any(value.strip().casefold() in wanted for value in named)
+
+
+def _load_all(raw: str, *, partial: bool) -> list[Any]:
+    """The JSON values in a block: one, or several written one after another."""
+    value = _load(raw, partial=False)
+    if value is not None:
+        return [value]
+    segments = list(_segments(raw))
+    if len(segments) > 1:
+        return [v for s, e in segments if (v := _load(raw[s:e], partial=partial)) is not None]
+    value = _load(raw, partial=partial)
+    return [] if value is None else [value]
+
+
+def _load(raw: str, *, partial: bool = True) -> Any:
+    """Parse JSON the way small models write it; ``None`` when it cannot be read.
+
+    With ``partial``, JSON that only lacks its closing brackets is completed; JSON
+    cut inside a string never is (the value would be cut off).
+    """
     raw = raw.strip()
     attempts = (raw, raw.translate(_FULL_WIDTH))
     for candidate in attempts:
@@ -372,8 +433,10 @@ def _load(raw: str) -> Any:
         return ast.literal_eval(repaired)  # single-quoted, Python-style dicts
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         pass
+    if not partial or _ends_inside_string(repaired):
+        return None
     try:
-        return parse_partial_json(repaired)  # truncated at the end of the reply
+        return parse_partial_json(repaired)  # closing brackets missing at the end
     except ValueError:
         return None
 
@@ -392,7 +455,7 @@ def _call_objects(data: Any) -> Iterator[Mapping[str, Any]]:
 
 
 def _make_call(
-    obj: Mapping[str, Any], tools: Mapping[str, Mapping[str, Any]]
+    obj: Mapping[str, Any], tools: Mapping[str, Mapping[str, Any]], *, complete: bool = True
 ) -> ToolCall | InvalidToolCall:
     raw_name = next((obj[k] for k in _NAME_KEYS if isinstance(obj.get(k), str)), None)
     raw_args: Any = next((obj[k] for k in _ARG_KEYS if k in obj), {})
@@ -406,7 +469,7 @@ def _make_call(
             error=f"there is no tool named {raw_name!r}",
         )
     if isinstance(raw_args, str):
-        loaded = _load(raw_args) if raw_args.strip() else {}
+        loaded = _load(raw_args, partial=complete) if raw_args.strip() else {}
         raw_args = loaded if loaded is not None else raw_args
     try:
         args = coerce_arguments(raw_args, tools[name])

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
@@ -28,6 +29,7 @@ from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
 from langchain_qianfan_free.tool_prompt import (
     CALL_OPEN,
     balanced_close,
+    extract_json,
     looks_like_call,
     new_call_id,
     parse_reply,
@@ -71,13 +73,16 @@ def merge_raw_calls(pieces: Sequence[RawCall]) -> list[RawCall]:
     return [joined[index] for index in sorted(joined)]
 
 
-def resolve_calls(text: str, raw_calls: Sequence[RawCall], setup: ToolSetup) -> ToolOutcome:
+def resolve_calls(
+    text: str, raw_calls: Sequence[RawCall], setup: ToolSetup, *, complete: bool = True
+) -> ToolOutcome:
     """The valid and invalid calls of a reply, with ``tool_choice`` applied.
 
     Args:
         text: The reply's text.
         raw_calls: Native calls (whole, not stream pieces).
         setup: The request's tools.
+        complete: ``False`` when the reply was cut (output limit or stop sequence).
     """
     if not setup.enabled:
         return ToolOutcome(text)
@@ -92,9 +97,13 @@ def resolve_calls(text: str, raw_calls: Sequence[RawCall], setup: ToolSetup) -> 
             else:
                 invalid.append(made)  # type: ignore[arg-type]
     else:
-        parsed = parse_reply(text, schemas)
+        parsed = parse_reply(text, schemas, complete=complete)
         text, calls, invalid = parsed.text, list(parsed.tool_calls), list(parsed.invalid_tool_calls)
     forced = setup.forced
+    if isinstance(forced, str) and not calls and not setup.native:
+        bare = _bare_arguments(text, forced, schemas[forced], complete=complete)
+        if bare is not None:
+            text, calls = "", [bare]
     if isinstance(forced, str):
         invalid += [
             _refused(c, f"tool_choice requires the tool {forced}")
@@ -141,6 +150,24 @@ def _native_call(
     return tool_call(name=name, args=args, id=call_id)
 
 
+def _bare_arguments(
+    text: str, name: str, schema: Mapping[str, Any], *, complete: bool
+) -> ToolCall | None:
+    """A forced tool's call from a reply that gives only its arguments object.
+
+    Small models asked to call one tool (structured output) often answer with the
+    arguments alone, e.g. ``{"setup": ..., "punchline": ...}``; when that object
+    fits the tool's schema exactly as required, it is the call.
+    """
+    try:
+        value = extract_json(text, complete=complete)
+        if not isinstance(value, dict):
+            return None
+        return tool_call(name=name, args=coerce_arguments(value, schema), id=new_call_id())
+    except ValueError:  # no JSON, or it does not fit (ArgumentError)
+        return None
+
+
 def _refused(call: ToolCall, reason: str) -> InvalidToolCall:
     return invalid_tool_call(
         name=call["name"],
@@ -150,8 +177,8 @@ def _refused(call: ToolCall, reason: str) -> InvalidToolCall:
     )
 
 
-_TAG_FORMS = ("<tool_call>", "<tool-call>", "<tool call>", "<toolcall>")
-_OPENERS = re.compile(r"[<＜{\[｛［]|```")
+_TAG_FORMS = ("<tool_call>", "<tool-call>", "<toolcall>")  # blanks removed first
+_OPENERS = re.compile(r"[<＜{\[｛［`]")
 
 
 class TextGate:
@@ -164,10 +191,12 @@ class TextGate:
     too, since the final text is trimmed around call blocks.
 
     Args:
+        names: The bound tools' names.
         hold_all: Release nothing (a forced ``tool_choice`` expects no text).
     """
 
-    def __init__(self, *, hold_all: bool = False) -> None:
+    def __init__(self, names: Sequence[str] = (), *, hold_all: bool = False) -> None:
+        self._names = tuple(names)
         self._text = ""
         self._sent = 0
         self._scan = 0
@@ -227,20 +256,22 @@ class TextGate:
         """``("text", end)``, ``("call", start)`` or ``("open", start)`` for an opener."""
         rest = self._text[start:]
         if rest[0] in "<＜":
-            folded = "<" + rest[1:12].lower().replace("＞", ">")
+            folded = "<" + re.sub(r"\s+", "", rest[1:24]).lower().replace("＞", ">")
             if any(folded.startswith(form) for form in _TAG_FORMS):
                 return "call", start
             if any(form.startswith(folded) for form in _TAG_FORMS):
                 return "open", start
             return "text", start + 1
+        if rest[0] == "`" and not rest.startswith("```"):
+            return ("open", start) if rest in ("`", "``") else ("text", start + 1)
         if rest.startswith("```"):
             close = rest.find("```", 3)
             if close < 0:
                 return "open", start
             end = start + close + 3
-            return ("call", start) if looks_like_call(rest[3:close]) else ("text", end)
+            return ("call", start) if looks_like_call(rest[3:close], self._names) else ("text", end)
         closing = balanced_close(self._text, start)
         if closing is None:
             return "open", start
         segment = self._text[start:closing]
-        return ("call", start) if looks_like_call(segment) else ("text", closing)
+        return ("call", start) if looks_like_call(segment, self._names) else ("text", closing)

@@ -37,18 +37,19 @@ ToolChoice = str
 _KEYWORDS = {"auto": "auto", "none": "none", "any": "required", "required": "required"}
 
 
-def format_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:
+def format_tools(tools: Sequence[Any], strict: bool | None = None) -> list[dict[str, Any]]:
     """OpenAI-format functions (``{"name", "description", "parameters"}``) for ``tools``.
 
     The same tool given twice (say, a pydantic model and its JSON schema, which
-    differ only in ``title`` keys) is kept once.
+    differ only in ``title`` keys) is kept once. ``strict`` is set on each function
+    as langchain-core's ``convert_to_openai_tool`` does.
 
     Raises:
         QianfanInvalidRequestError: For two different tools with the same name.
     """
     functions: dict[str, dict[str, Any]] = {}
     for tool in tools:
-        function = convert_to_openai_tool(tool)["function"]
+        function = convert_to_openai_tool(tool, strict=strict)["function"]
         seen = functions.setdefault(function["name"], function)
         if _untitled(seen) != _untitled(function):
             raise QianfanInvalidRequestError(
@@ -91,12 +92,15 @@ def normalize_tool_choice(choice: Any, tool_names: Sequence[str]) -> ToolChoice 
                 "pass the tool's name or 'any' instead."
             )
         return tool_names[0]
+    given = choice
     if isinstance(choice, Mapping):
         function = choice.get("function")
         name = function.get("name") if isinstance(function, Mapping) else choice.get("name")
         if choice.get("type") in ("any", "required"):
             return "required"
         choice = name if name else choice.get("type")
+        if not isinstance(choice, str):
+            choice = given
     if isinstance(choice, str):
         if choice in _KEYWORDS:
             return _KEYWORDS[choice]
@@ -178,10 +182,11 @@ def tool_setup(
             ``parallel_tool_calls``, or ``tool_choice`` without tools.
     """
     if not tools:
-        if tool_choice not in (None, False, "auto", "none"):
+        if tool_choice not in (None, False, "auto", "none") or parallel_tool_calls is not None:
+            setting = "tool_choice" if parallel_tool_calls is None else "parallel_tool_calls"
             raise QianfanInvalidRequestError(
-                f"tool_choice={tool_choice!r} was given but no tools are bound; pass the "
-                "tools with bind_tools(tools, tool_choice=...)."
+                f"{setting} was given but no tools are bound; pass the tools with "
+                f"bind_tools(tools, {setting}=...)."
             )
         return None
     if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):

@@ -446,3 +446,29 @@ def test_text_answers_are_still_cut() -> None:
     )
     reply = answer(request)
     assert (reply.text, reply.finish_reason) == ('{"answer": ', "stop")
+
+
+def test_named_tools_are_called_in_turn_until_each_has_answered() -> None:
+    def call(call_id: str, name: str) -> dict[str, Any]:
+        return {"id": call_id, "function": {"name": name, "arguments": "{}"}}
+
+    question = user("先用 get_weather 查“北京”，再用 my_adder_tool 算 3 + 4")
+    first_result = [
+        question,
+        {"role": "assistant", "content": None, "tool_calls": [call("w", "get_weather")]},
+        {"role": "tool", "tool_call_id": "w", "content": "晴"},
+    ]
+    tools = v2_tools(WEATHER, ADDER)
+    turn = decide(v2("ernie-3.5-8k", first_result, tools=tools, parallel_tool_calls=False))
+    assert arguments(turn) == [("my_adder_tool", {"a": 3, "b": 4})]  # the one still missing
+    both = [
+        *first_result,
+        {"role": "assistant", "content": None, "tool_calls": [call("a", "my_adder_tool")]},
+        {"role": "tool", "tool_call_id": "a", "content": "7"},
+    ]
+    final = decide(v2("ernie-3.5-8k", both, tools=tools, parallel_tool_calls=False))
+    assert final.text == (
+        f"{REPLY_PREFIX}ernie-3.5-8k 根据工具结果回答：get_weather: 晴\nmy_adder_tool: 7"
+    )
+    unnamed = decide(v2("ernie-3.5-8k", first_result, tools=v2_tools(WEATHER, MAGIC)))
+    assert unnamed.text  # magic_function is not named: the model answers

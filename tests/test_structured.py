@@ -144,3 +144,27 @@ def test_json_parser_refuses_the_rest(reply) -> None:
 def test_text_response_format_is_no_request() -> None:
     assert json_request({"type": "text"}, native_support=True) is None
     assert json_request({"type": "json_object"}, native_support=False).native is None
+
+
+def test_a_bare_arguments_object_answers_a_function_calling_request(qianfan_emulator) -> None:
+    qianfan_emulator.queue_reply('{"setup": "猫为什么爱睡觉？", "rating": 7}')
+    chain = make_model(qianfan_emulator, "v2").with_structured_output(Joke)
+    assert chain.invoke("joke") == Joke(setup="猫为什么爱睡觉？", rating=7)
+    assert len(bodies(qianfan_emulator)) == 1  # no corrective retry needed
+
+
+@pytest.mark.parametrize("method", ["json_mode", "json_schema", "function_calling"])
+def test_a_truncated_answer_is_a_parsing_error_not_a_cut_value(qianfan_emulator, method) -> None:
+    long = "猫" * 40
+    qianfan_emulator.queue_reply(f'{{"rating": 7, "setup": "{long}"}}', times=2)
+    if method == "function_calling":
+        qianfan_emulator.reset()
+        qianfan_emulator.queue_reply(
+            f'<tool_call>{{"name": "Joke", "arguments": {{"rating": 7, "setup": "{long}"}}}}'
+            "</tool_call>",
+            times=2,
+        )
+    model = make_model(qianfan_emulator, "v2", max_tokens=10)
+    out = model.with_structured_output(Joke, method=method, include_raw=True).invoke("joke")
+    assert out["parsed"] is None
+    assert out["parsing_error"] is not None

@@ -33,6 +33,8 @@ SCHEMA = {
         ({"n": 1, "maybe": None}, {"n": 1, "maybe": None}),
         ({"n": 1, "maybe": "5"}, {"n": 1, "maybe": 5}),
         ({"n": 1, "either": "abc"}, {"n": 1, "either": "abc"}),
+        ({"n": 1, "either": "007"}, {"n": 1, "either": "007"}),  # already a string: kept
+        ({"n": 1, "either": 3}, {"n": 1, "either": 3}),
         ({"n": 1, "mode": "FAST"}, {"n": 1, "mode": "fast"}),
         ({"n": 1, "extra": "kept"}, {"n": 1, "extra": "kept"}),
     ],

@@ -355,3 +355,96 @@ def test_native_calls_come_back_checked(qianfan_emulator, protocol, mode) -> Non
     qianfan_emulator.queue_tool_calls([{"name": "add", "arguments": '{"a": "x"}'}], times=2)
     with pytest.raises(OutputParserException):  # invalid twice: the forced call never came
         call(model, mode, "用 add 算")
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_call_cut_by_the_output_limit_is_not_made(qianfan_emulator, protocol, mode) -> None:
+    city = "请查询北京市海淀区中关村的天气"
+    qianfan_emulator.queue_reply(
+        f'<tool_call>{{"name": "get_weather", "arguments": {{"city": "{city}"}}}}</tool_call>'
+    )
+    model = make_model(qianfan_emulator, protocol, max_tokens=12).bind_tools([get_weather])
+    message, _ = call(model, mode, "天气？")
+    assert message.tool_calls == []  # never a call with a cut-off city
+    assert message.response_metadata["finish_reason"] == "length"
+    assert message.response_metadata["is_truncated"] is True
+
+
+@pytest.mark.parametrize("mode", ["invoke", "stream"])
+def test_a_stop_sequence_inside_the_arguments_does_not_make_a_cut_call(
+    qianfan_emulator, mode
+) -> None:
+    qianfan_emulator.queue_reply(
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "北京。海淀"}}</tool_call>'
+    )
+    model = make_model(qianfan_emulator, "v2", stop=["。"]).bind_tools([get_weather])
+    message, _ = call(model, mode, "天气？")
+    assert message.tool_calls == []
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '好的。\n```json\n{"name": "get_weather", "arguments": {"city": "北京"}}\n```',
+        '好的。\n< tool_call >{"name": "get_weather", "arguments": {"city": "北京"}}</tool_call>',
+    ],
+    ids=["fence", "spaced-tag"],
+)
+def test_one_character_pieces_never_leak_call_text(mode, reply) -> None:
+    from langchain_qianfan_free.emulator import QianfanEmulator  # noqa: PLC0415
+
+    with QianfanEmulator(stream_chunk_chars=1) as emu:
+        emu.queue_reply(reply)
+        model = make_model(emu, "v2").bind_tools([get_weather])
+        message, chunks = call(model, mode, "北京天气？")
+    assert "".join(c.text for c in chunks) == "好的。"
+    assert message.tool_calls[0]["args"] == {"city": "北京"}
+
+
+def test_data_with_a_name_key_streams_as_text(qianfan_emulator) -> None:
+    answer = '例如：{"name": "张三", "age": 3}。' + "这是一个很长的回答。" * 5
+    qianfan_emulator.queue_reply(answer)
+    chunks = list(make_model(qianfan_emulator, "v2").bind_tools([get_weather]).stream("例子"))
+    texts = [c.text for c in chunks if c.text]
+    assert len(texts) > 5  # not held back to the end
+    assert "".join(texts) == answer
+    assert chunks[-1].response_metadata.get("invalid_tool_calls") is None
+
+
+def test_broken_attempts_in_history_are_sent_back_as_text(qianfan_emulator) -> None:
+    model = make_model(qianfan_emulator, "v2", model="ernie-4.0-8k").bind_tools([add])
+    qianfan_emulator.queue_tool_calls([{"name": "add", "arguments": '{"a": 3, "b": '}])
+    first = model.invoke("计算 3 加 4")
+    assert first.invalid_tool_calls
+    assert first.content == ""
+    model.invoke([HumanMessage("计算 3 加 4"), first, HumanMessage("再试一次")])
+    sent = chat_bodies(qianfan_emulator)[-1]["messages"][1]
+    assert sent["role"] == "assistant"
+    assert '{"name": "add", "arguments": {"a": 3, "b": }' in sent["content"]
+
+
+def test_strict_reaches_v2_function_definitions_only(qianfan_emulator) -> None:
+    for protocol in PROTOCOLS:
+        model = make_model(qianfan_emulator, protocol, model="ernie-4.0-8k")
+        model.bind_tools([add], strict=True).invoke("1+2")
+    v1_body, v2_body = sorted(chat_bodies(qianfan_emulator), key=lambda b: "tools" in b)
+    assert v2_body["tools"][0]["function"]["strict"] is True
+    assert "strict" not in v1_body["functions"][0]
+    assert "strict" not in v2_body  # not a body field
+
+
+def test_v1_json_object_is_sent_in_v1_form(qianfan_emulator) -> None:
+    qianfan_emulator.queue_reply('{"a": 1}')
+    model = make_model(qianfan_emulator, "v1", model="ernie-4.0-8k")
+    model.invoke("json", response_format={"type": "json_object"})
+    assert chat_bodies(qianfan_emulator)[0]["response_format"] == "json_object"
+
+
+def test_tool_settings_without_tools_are_refused(qianfan_emulator) -> None:
+    model = make_model(qianfan_emulator, "v2")
+    with pytest.raises(QianfanInvalidRequestError, match="parallel_tool_calls was given"):
+        model.invoke("hi", parallel_tool_calls=False)
+    with pytest.raises(QianfanInvalidRequestError, match="'foo'"):
+        model.bind_tools([add], tool_choice={"foo": "bar"})

@@ -207,6 +207,43 @@ CASES = [
     ),
     ("truncated", '<tool_call>{"name": "get_weather", "arguments": {"city": "北京"', [W], "", 0),
     (
+        "cut-inside-a-value",  # never completed by guessing: the value would be cut off
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "北京海',
+        [],
+        SAME,
+        1,
+    ),
+    (
+        "unclosed-then-another-tag",
+        '<tool_call>{"name": "magic_function", "arguments": {"input": 1}}\n'
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "北京"}}</tool_call>',
+        [("magic_function", {"input": 1}), W],
+        "",
+        0,
+    ),
+    (
+        "two-objects-in-one-block",
+        '<tool_call>\n{"name": "magic_function", "arguments": {"input": 1}}\n'
+        '{"name": "get_weather", "arguments": {"city": "北京"}}\n</tool_call>',
+        [("magic_function", {"input": 1}), W],
+        "",
+        0,
+    ),
+    (
+        "unclosed-then-prose",
+        '<tool_call>{"name": "magic_function", "arguments": {"input": 1}}\n我已经帮你算好了。',
+        [("magic_function", {"input": 1})],
+        "我已经帮你算好了。",
+        0,
+    ),
+    (
+        "data-with-a-name-key",  # not a call: no arguments, and 张三 is no tool
+        '示例：{"name": "张三", "age": 3}。',
+        [],
+        SAME,
+        0,
+    ),
+    (
         "case-insensitive-name",
         '<tool_call>{"name": "Get_Weather", "arguments": {"city": "北京"}}</tool_call>',
         [W],

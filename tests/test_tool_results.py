@@ -74,7 +74,7 @@ def test_forced_choices(choice, names, violated) -> None:
 
 
 def gate(pieces: list[str], *, hold_all: bool = False) -> list[str]:
-    g = TextGate(hold_all=hold_all)
+    g = TextGate(("add", "get_weather"), hold_all=hold_all)
     return [g.feed(piece) for piece in pieces]
 
 
@@ -88,6 +88,10 @@ def gate(pieces: list[str], *, hold_all: bool = False) -> list[str]:
         (['结果 {"name": ', '"add"} 后面'], ["结果", ""]),  # JSON naming a tool is held
         (["```py\nx = 1\n``` 好"], ["```py\nx = 1\n``` 好"]),
         (["  前导空格", "  "], ["前导空格", ""]),  # trailing blanks wait for what follows
+        (["好", "`", '``json\n{"name": "add", '], ["好", "", ""]),  # a fence, split
+        (["a `b` c"], ["a `b` c"]),  # inline code is text
+        (["好的 < tool_call >", "{}"], ["好的", ""]),  # the parser's tag spellings
+        (['示例：{"name": "张三", "age": 3}', " 完"], ['示例：{"name": "张三", "age": 3}', " 完"]),
     ],
 )
 def test_gate_holds_back_only_what_may_be_a_call(pieces, shown) -> None:
@@ -99,6 +103,6 @@ def test_gate_holds_everything_when_a_call_is_required() -> None:
 
 
 def test_gate_remainder_completes_the_final_text() -> None:
-    g = TextGate()
+    g = TextGate(("add",))
     shown = g.feed("好的。\n") + g.feed("<tool_call>{}</tool_call> 然后")
     assert shown + g.remainder("好的。\n然后") == "好的。\n然后"

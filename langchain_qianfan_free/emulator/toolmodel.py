@@ -7,7 +7,9 @@ Tools come natively (v1 ``functions``, v2 ``tools``; only on models flagged
 1. native ``tool_choice: "none"`` → no call;
 2. the conversation ends with tool results (v1 ``function`` / v2 ``tool`` messages after
    the last user message, or ``<tool_response>`` blocks in the last user message) and
-   the choice is not forced → a text answer naming each result;
+   the choice is not forced → a call of the tools the user's message names that have
+   no result yet (so a one-call-per-reply model works through them in turn), else a
+   text answer naming each result;
 3. otherwise, with tools → calls: the forced tool, else the tools named in the last
    user message (case-insensitive, ``_`` also read as a space, in order of appearance;
    all of them when parallel calls are allowed, else the first), else the first tool.
@@ -151,6 +153,19 @@ def pick_tools(
     return picked if parallel else picked[:1]
 
 
+def _named_without_result(
+    tools: Sequence[ToolSpec], text: str, results: Sequence[ToolResult]
+) -> list[ToolSpec]:
+    """Tools the user's message names, in order, that have not answered yet."""
+    answered = {result.name for result in results}
+    named = sorted(
+        (at, index)
+        for index, tool in enumerate(tools)
+        if tool.name not in answered and (at := _mentioned_at(tool.name, text)) is not None
+    )
+    return [tools[index] for _, index in named]
+
+
 def _json_schema_request(request: ChatRequest, prompt: PromptSetup) -> tuple[bool, Any]:
     """Whether a JSON answer is asked for, and the schema to fill (``None``: free form)."""
     native = request.response_format if request.limits.tool_calling else None
@@ -179,8 +194,13 @@ def decide(request: ChatRequest) -> Turn:
         tools, choice, parallel = prompt.tools, prompt.choice, True
     results = tool_results_of(request.messages)
     text = user_text(request.messages)
-    if tools and choice.mode != "none" and (choice.forced or not results):
-        picked = pick_tools(tools, choice, text, parallel=parallel)
+    pending = _named_without_result(tools, text, results) if results and tools else []
+    if tools and choice.mode != "none" and (choice.forced or not results or pending):
+        picked = (
+            (pending if parallel else pending[:1])
+            if pending and not choice.forced
+            else (pick_tools(tools, choice, text, parallel=parallel))
+        )
         filled = [(tool.name, fill_schema(tool.parameters, text)) for tool in picked]
         if not native:
             return Turn(render_calls(filled))
