@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MODELS", "ModelSpec", "lookup", "profile_for"]
+__all__ = ["MODELS", "ModelSpec", "check_input_size", "lookup", "profile_for"]
 
 
 @dataclass(frozen=True)
@@ -193,3 +193,25 @@ def profile_for(spec: ModelSpec) -> dict[str, Any]:
         "structured_output": False,
         "temperature": True,
     }
+
+
+def check_input_size(spec: ModelSpec | None, characters: int) -> None:
+    """Refuse input that is known to exceed the model's documented character limit.
+
+    Qianfan counts the characters of every message, the system text and (v1) the
+    functions (reference §1.6, §2.2); above the limit it answers 336007 /
+    ``characters_too_long``. Checking first saves a request that cannot succeed.
+    (Token limits are not checked here: only the server counts tokens exactly.)
+
+    Raises:
+        QianfanContextOverflowError: With the limit and the size, before any request.
+    """
+    if spec is None or characters <= spec.max_input_chars:
+        return
+    from langchain_qianfan_free.errors import QianfanContextOverflowError  # noqa: PLC0415
+
+    raise QianfanContextOverflowError(
+        f"The input is {characters} characters; {spec.display_name} accepts at most "
+        f"{spec.max_input_chars} (messages, system prompt and tools together).",
+        hint="Shorten the conversation or use a 128K model such as ernie-speed-128k.",
+    )

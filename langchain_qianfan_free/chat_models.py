@@ -6,8 +6,11 @@ points. Conversion, protocols, retries, auth and I/O live in their own modules.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import math
 import re
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from types import ModuleType
@@ -51,11 +54,13 @@ from langchain_qianfan_free.structured_runnable import structured_output
 from langchain_qianfan_free.tool_results import correction
 from langchain_qianfan_free.tools import (
     ToolCallingMode,
+    ToolSetup,
     format_tools,
     normalize_tool_choice,
     tool_setup,
 )
 from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
+from langchain_qianfan_free.turns import Conversation
 
 __all__ = ["ChatQianfan"]
 
@@ -338,6 +343,14 @@ class ChatQianfan(BaseChatModel):
                     "only the host root (e.g. https://qianfan.baidubce.com): ChatQianfan "
                     "adds the paths itself."
                 )
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            warnings.warn(
+                f"base_url={value!r} uses plain http to a host that is not this machine: "
+                "the API key (or the v1 access token) would cross the network unencrypted. "
+                "Use https://, or http only for a local emulator (127.0.0.1 / localhost).",
+                UserWarning,
+                stacklevel=2,
+            )
         return value.removesuffix("/v2")
 
     @field_validator("max_retries")
@@ -629,6 +642,7 @@ class ChatQianfan(BaseChatModel):
         if extra_system:
             system = "\n\n".join(filter(None, [conversation.system, *extra_system]))
             conversation = replace(conversation, system=system)
+        catalogue.check_input_size(spec, _input_characters(conversation, tools, version))
         proto = _PROTOCOLS[version]
         base_url = self.base_url or proto.DEFAULT_BASE_URL
         request = proto.chat_request(
@@ -666,6 +680,23 @@ class ChatQianfan(BaseChatModel):
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).
 _CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAMES}
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _input_characters(conversation: Conversation, tools: ToolSetup | None, version: str) -> int:
+    """What Qianfan counts against the input limit (v1 also counts the functions)."""
+    size = len(conversation.system or "") + sum(len(t.content) for t in conversation.turns)
+    if tools is not None and tools.native and version == "v1":
+        size += len(json.dumps(list(tools.functions), ensure_ascii=False))
+    return size
 
 
 def _violated(result: ChatResult, ctx: ResultContext) -> bool:

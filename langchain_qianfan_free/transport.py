@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -116,9 +116,14 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 class SyncTransport:
-    """Blocking I/O on one pooled ``requests.Session``, created on first use."""
+    """Blocking I/O on one pooled ``requests.Session``, created on first use.
 
-    def __init__(self) -> None:
+    Args:
+        sleep: How to wait between attempts (tests pass a recorder instead).
+    """
+
+    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._sleep = sleep
         self._session: requests.Session | None = None
         self._lock = threading.Lock()
         self._proxy = EnvProxies()
@@ -155,7 +160,7 @@ class SyncTransport:
                 status, headers, body = self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
-                time.sleep(state.after(error, headers))
+                self._sleep(state.after(error, headers))
 
     def stream(self, call: Call) -> Iterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
@@ -184,7 +189,7 @@ class SyncTransport:
             except QianfanError as error:
                 if delivered:
                     raise
-                time.sleep(state.after(error, headers))
+                self._sleep(state.after(error, headers))
 
     def _authorize(self, call: Call, state: retry.Attempts) -> HttpRequest:
         auth = call.auth
@@ -260,9 +265,14 @@ class SyncTransport:
 
 
 class AsyncTransport:
-    """Non-blocking I/O on one ``aiohttp.ClientSession`` per event loop."""
+    """Non-blocking I/O on one ``aiohttp.ClientSession`` per event loop.
 
-    def __init__(self) -> None:
+    Args:
+        sleep: How to wait between attempts (tests pass a recorder instead).
+    """
+
+    def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._sleep = sleep
         self._sessions: dict[
             int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncIterator[None]]
         ] = {}
@@ -309,7 +319,7 @@ class AsyncTransport:
                 status, headers, body = await self._send(request, call.timeout)
                 return Answer(call.protocol.parse_reply(status, headers, body), headers)
             except QianfanError as error:
-                await asyncio.sleep(state.after(error, headers))
+                await self._sleep(state.after(error, headers))
 
     async def stream(self, call: Call) -> AsyncIterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
@@ -338,7 +348,7 @@ class AsyncTransport:
             except QianfanError as error:
                 if delivered:
                     raise
-                await asyncio.sleep(state.after(error, headers))
+                await self._sleep(state.after(error, headers))
 
     async def _authorize(self, call: Call, state: retry.Attempts) -> HttpRequest:
         auth = call.auth

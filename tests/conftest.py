@@ -33,12 +33,17 @@ def fresh_tokens() -> None:
 
 
 def make_model(emu: Any, protocol: str, **kwargs: Any) -> ChatQianfan:
-    """A model pointed at the emulator with valid credentials for ``protocol``."""
+    """A model pointed at the emulator with valid credentials for ``protocol``.
+
+    Its backoff waits are recorded, not slept (see :func:`record_sleeps`).
+    """
     if protocol == "v1":
         creds: dict[str, Any] = {"qianfan_ak": emu.ak, "qianfan_sk": emu.sk}
     else:
         creds = {"api_key": emu.api_key}
-    return ChatQianfan(base_url=emu.url, api_version=protocol, **{**creds, **kwargs})
+    model = ChatQianfan(base_url=emu.url, api_version=protocol, **{**creds, **kwargs})
+    record_sleeps(model)
+    return model
 
 
 def call(
@@ -65,3 +70,20 @@ def call(
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]
 PROTOCOLS = ["v1", "v2"]
+
+
+def record_sleeps(model: Any) -> list[float]:
+    """Make ``model`` record its backoff waits instead of sleeping; return the record.
+
+    Retry tests then run at once, and can check the waits themselves.
+    """
+    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+
+    waits: list[float] = []
+
+    async def asleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    model._sync = SyncTransport(sleep=waits.append)
+    model._async = AsyncTransport(sleep=asleep)
+    return waits
