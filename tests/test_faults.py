@@ -245,6 +245,35 @@ def test_connection_reset_before_the_answer_is_retried(qianfan_emulator, protoco
     assert message.content
 
 
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose connection queue is full: a new connection is never accepted."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_connect_timeout_is_retried_then_a_timeout_error(unanswered_port, mode) -> None:
+    model = ChatQianfan(
+        base_url=f"http://127.0.0.1:{unanswered_port}", api_key="k", timeout=0.2, max_retries=1
+    )
+    waits = record_sleeps(model)
+    with pytest.raises(QianfanTimeoutError, match=r"within 0\.2 s"):
+        call(model, mode, "hi")
+    assert len(waits) == 1
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_read_timeout_is_a_timeout_error_and_retried(qianfan_emulator, mode) -> None:
     qianfan_emulator.queue_slow(1.0)
