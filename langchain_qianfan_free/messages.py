@@ -26,6 +26,7 @@ The result is protocol-neutral; ``protocol_v1`` and ``protocol_v2`` put it on th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
@@ -55,6 +56,8 @@ _CHAT_ROLES: dict[str, Literal["user", "assistant", "system"]] = {
     "system": "system",
 }
 _JOIN = "\n\n"
+# Lone surrogates (from surrogateescape decoding, or JSON "\\udc80") cannot be UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Content blocks that repeat what ``AIMessage.tool_calls`` already says.
 _TOOL_BLOCKS = frozenset({"tool_use", "tool_call", "tool_call_chunk", "invalid_tool_call"})
 
@@ -120,6 +123,13 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
         )
         for call in calls:
             names[call.id] = call.name
+            try:
+                call.arguments  # noqa: B018 (JSON-encodable?)
+            except (TypeError, ValueError):
+                raise QianfanInvalidRequestError(
+                    f"Message {index} (AIMessage) has a tool call to {call.name!r} whose "
+                    "args are not JSON data; use str, numbers, bool, None, lists and dicts."
+                ) from None
         attempts = bool(calls or message.invalid_tool_calls)
         text = _text_of(message, index, allow_empty=attempts)
         if message.invalid_tool_calls:  # the model's broken attempts stay visible to it
@@ -137,7 +147,8 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
         if role is None:
             raise QianfanInvalidRequestError(
                 f"Message {index} is a ChatMessage with role {message.role!r}; Qianfan "
-                "accepts the roles 'user', 'assistant' and 'system' (also 'human', 'ai')."
+                "accepts the roles 'user', 'assistant' and 'system' (also 'human', 'ai'). "
+                "Use one of those, or a ToolMessage for a tool's result."
             )
         text = _text_of(message, index)
         return text if role == "system" else Turn(role, text, message.name or None)
@@ -179,6 +190,12 @@ def _text_of(message: BaseMessage, index: int, *, allow_empty: bool = False) -> 
                     "a string."
                 )
         text = "".join(parts)
+    if bad := _SURROGATE.search(text):
+        raise QianfanInvalidRequestError(
+            f"Message {index} ({type(message).__name__}) contains a lone surrogate "
+            f"({bad.group()!r}), which is not text and cannot be sent as UTF-8. Decode "
+            "the source properly, or pass text.encode('utf-8', 'replace').decode()."
+        )
     if not text.strip() and not allow_empty:
         raise QianfanInvalidRequestError(
             f"Message {index} ({type(message).__name__}) has empty content; Qianfan "

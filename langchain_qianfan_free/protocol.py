@@ -271,7 +271,19 @@ def finish_body(
     if params.api_stop:
         body["stop"] = params.api_stop
     merge_extra(body, params.extra)
-    return json.dumps(body, ensure_ascii=False).encode()
+    try:
+        return json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise QianfanInvalidRequestError(
+            "The request holds a lone surrogate character (in a name, a tool argument or a "
+            "setting), which is not text and cannot be sent as UTF-8. Decode the source "
+            "properly, or clean it with text.encode('utf-8', 'replace').decode()."
+        ) from None
+    except TypeError as error:
+        raise QianfanInvalidRequestError(
+            f"The request holds a value JSON cannot carry ({error}); tool-call arguments "
+            "and model_kwargs must be JSON data (str, numbers, bool, None, lists, dicts)."
+        ) from None
 
 
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

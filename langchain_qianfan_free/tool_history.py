@@ -71,6 +71,8 @@ def _pair(call_turn: Turn, results: list[Turn]) -> list[Turn] | None:
     remaining = list(results)
     ordered: list[Turn] = []
     for call in call_turn.tool_calls:
+        if not (call.name.strip() and call.id.strip()):
+            return None  # ERNIE rejects blank names and ids in tool messages
         match = next((r for r in remaining if r.tool_call_id == call.id), None)
         if match is None:  # a FunctionMessage answers by name
             match = next(

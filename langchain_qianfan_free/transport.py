@@ -253,7 +253,7 @@ class SyncTransport:
         self, response: requests.Response, request: HttpRequest, timeout: float | None
     ) -> Iterator[bytes]:
         try:
-            yield from response.iter_content(chunk_size=None)
+            yield from _incremental(response)
             return
         except (requests.RequestException, OSError) as exc:
             failure = _network_error(exc, request, timeout)
@@ -262,6 +262,22 @@ class SyncTransport:
                 raise
             failure = _network_error(exc, request, timeout)
         raise failure
+
+
+def _incremental(response: requests.Response) -> Iterator[bytes]:
+    """The body as it arrives.
+
+    ``iter_content(None)`` yields each HTTP chunk of a chunked body, but reads a body
+    delimited by ``Content-Length`` or by the connection's end all at once; ``read1``
+    returns what has arrived instead (urllib3 2), so such streams stay streams.
+    """
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if getattr(raw, "chunked", False) or read1 is None:
+        yield from response.iter_content(chunk_size=None)
+        return
+    while data := read1(65536):
+        yield data
 
 
 class AsyncTransport:

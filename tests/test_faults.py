@@ -288,8 +288,17 @@ def test_read_timeout_is_a_timeout_error_and_retried(qianfan_emulator, mode) -> 
 class TrickleServer:
     """A v2 endpoint that streams ``events`` answers, one every ``gap`` seconds."""
 
-    def __init__(self, events: int, gap: float, *, broken_at: int | None = None) -> None:
+    def __init__(
+        self,
+        events: int,
+        gap: float,
+        *,
+        broken_at: int | None = None,
+        hold_after_first: threading.Event | None = None,
+    ) -> None:
         self.events, self.gap, self.broken_at = events, gap, broken_at
+        self.hold = hold_after_first
+        self.released: bool | None = None
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen()
@@ -329,6 +338,9 @@ class TrickleServer:
                 return
             event = {"id": "as-t", "choices": [{"index": 0, "delta": {"content": f"{index},"}}]}
             conn.sendall(b"data: " + json.dumps(event).encode() + b"\n\n")
+            if self.hold is not None and index == 0:
+                # Go on only once the client has shown the first event to its caller.
+                self.released = self.hold.wait(10)
             self.done.wait(self.gap)
         final = {"id": "as-t", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         conn.sendall(b"data: " + json.dumps(final).encode() + b"\n\ndata: [DONE]\n\n")
@@ -348,6 +360,31 @@ def test_a_long_healthy_stream_is_never_cut_by_the_timeout(mode) -> None:
         server.close()
     assert message.content == "".join(f"{i}," for i in range(8))
     assert len(chunks) > 8
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_stream_without_chunked_encoding_still_arrives_event_by_event(mode) -> None:
+    first_seen = threading.Event()
+    server = TrickleServer(events=3, gap=0.0, hold_after_first=first_seen)
+    texts: list[str] = []
+    try:
+        model = ChatQianfan(base_url=server.url, api_key="k", max_retries=0)
+
+        async def collect() -> None:
+            async for chunk in model.astream("hi"):
+                texts.append(chunk.text)
+                first_seen.set()
+
+        if mode == "stream":
+            for chunk in model.stream("hi"):
+                texts.append(chunk.text)
+                first_seen.set()
+        else:
+            asyncio.run(collect())
+    finally:
+        server.close()
+    assert server.released is True  # the caller had the first event while the body went on
+    assert "".join(texts) == "0,1,2,"
 
 
 @pytest.mark.parametrize("mode", ["stream", "astream"])

@@ -448,3 +448,17 @@ def test_tool_settings_without_tools_are_refused(qianfan_emulator) -> None:
         model.invoke("hi", parallel_tool_calls=False)
     with pytest.raises(QianfanInvalidRequestError, match="'foo'"):
         model.bind_tools([add], tool_choice={"foo": "bar"})
+
+
+def test_values_that_cannot_be_sent_fail_before_any_request(qianfan_emulator) -> None:
+    model = make_model(qianfan_emulator, "v2")
+    with pytest.raises(QianfanInvalidRequestError, match="lone surrogate"):
+        model.invoke([HumanMessage("hi", name="bad\udc80name")])
+    history = [
+        HumanMessage("q"),
+        AIMessage("", tool_calls=[{"name": "add", "args": {"a": object()}, "id": "1"}]),
+        ToolMessage("r", tool_call_id="1"),
+    ]
+    with pytest.raises(QianfanInvalidRequestError, match="Message 1 .*not JSON data"):
+        model.bind_tools([add]).invoke(history)
+    assert chat_bodies(qianfan_emulator) == []
