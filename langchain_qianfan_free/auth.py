@@ -5,20 +5,20 @@
   Key / Secret Key, sent as ``?access_token=``. Tokens live in :data:`TOKEN_CACHE`,
   the package's one piece of process-wide state: one token per (host, API Key,
   Secret Key), reused by every model instance, thread and task until shortly before
-  it expires, and fetched once however many callers need it at the same moment (the
-  transports hold the per-key lock while fetching).
+  it expires, and fetched once however many callers need it at the same moment, from
+  any thread or event loop, sync or async (one fetch per key is in flight:
+  :meth:`TokenCache.board`).
 
 This module decides and formats; the transports do the fetching.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import threading
 import time
-import weakref
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import quote, urlencode
@@ -38,6 +38,7 @@ __all__ = [
     "TOKEN_PATH",
     "AccessToken",
     "BearerAuth",
+    "FetchAbandoned",
     "OAuthTokenAuth",
     "TokenCache",
     "choose_version",
@@ -95,10 +96,7 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._tokens: dict[str, AccessToken] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._async_locks: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
-        ] = weakref.WeakKeyDictionary()
+        self._flights: dict[str, Future[str]] = {}
         self._guard = threading.Lock()
 
     def get(self, key: str, now: float | None = None) -> AccessToken | None:
@@ -124,17 +122,38 @@ class TokenCache:
         with self._guard:
             self._tokens.clear()
 
-    def lock(self, key: str) -> threading.Lock:
-        """The lock a thread holds while fetching the token for ``key``."""
-        with self._guard:
-            return self._locks.setdefault(key, threading.Lock())
+    def board(self, key: str) -> tuple[Future[str], bool]:
+        """Join the fetch of ``key``'s token that is in flight, or start one.
 
-    def async_lock(self, key: str) -> asyncio.Lock:
-        """The lock a task of the running event loop holds while fetching."""
-        loop = asyncio.get_running_loop()
+        One fetch per credential is in flight in the whole process, whichever
+        threads, event loops, sync or async callers need the token at once.
+
+        Returns:
+            The fetch's future, and whether the caller must do the fetch (and then
+            :meth:`land` it); the others wait on the future (``.result()``, or
+            ``await asyncio.wrap_future(...)`` from any event loop).
+        """
         with self._guard:
-            per_loop = self._async_locks.setdefault(loop, {})
-            return per_loop.setdefault(key, asyncio.Lock())
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = Future()
+            self._flights[key] = flight
+            return flight, True
+
+    def land(self, key: str, flight: Future[str], token: str | BaseException) -> None:
+        """End a fetch started by :meth:`board`: its token, or why it failed."""
+        with self._guard:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+        if isinstance(token, BaseException):
+            flight.set_exception(token)
+        else:
+            flight.set_result(token)
+
+
+class FetchAbandoned(Exception):  # noqa: N818 (a signal, not an error shown to users)
+    """The caller fetching a token was interrupted; waiters should fetch themselves."""
 
 
 TOKEN_CACHE = TokenCache()

@@ -432,6 +432,24 @@ class ChatQianfan(BaseChatModel):
         spec = catalogue.lookup(self.model)
         return ModelProfile(**catalogue.profile_for(spec)) if spec else None  # type: ignore[typeddict-item]
 
+    # ------------------------------------------------------------------ cleanup
+
+    def close(self) -> None:
+        """Close this model's pooled HTTP connections now (sync side).
+
+        Not needed in normal use: connections are reused while the model lives and
+        closed with it. A later call opens new ones.
+        """
+        self._sync.close()
+
+    async def aclose(self) -> None:
+        """Close this model's connections on the running event loop now.
+
+        ``asyncio.run`` does this by itself when it ends; call it before closing an
+        event loop you manage by hand (or run ``loop.shutdown_asyncgens()``).
+        """
+        await self._async.aclose()
+
     # -------------------------------------------------------------- tools, output
 
     def bind_tools(

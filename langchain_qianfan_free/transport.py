@@ -21,10 +21,13 @@ underlying library exceptions quote the URL, which holds the v1 access token.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,7 +36,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from langchain_qianfan_free import retry
-from langchain_qianfan_free.auth import Auth, OAuthTokenAuth
+from langchain_qianfan_free.auth import Auth, FetchAbandoned, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     QianfanConnectionError,
     QianfanError,
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
 _POOL_SIZE = 32
+_TOKEN_WAIT = 60.0  # seconds a sync caller waits for another caller's token fetch
 _JSON_TYPES = ("application/json",)
 
 
@@ -140,11 +144,20 @@ class SyncTransport:
                     # _EnvProxies): the CA bundle here, proxies per host.
                     session.trust_env = False
                     session.verify = env_ca_bundle() or True
-                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
+                    adapter = HTTPAdapter(
+                        pool_connections=4, pool_maxsize=_POOL_SIZE, pool_block=True
+                    )
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
                     self._session = session
         return self._session
+
+    def close(self) -> None:
+        """Close the pooled connections (a later call opens new ones)."""
+        with self._lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     def _proxies_for(self, url: str) -> dict[str, str]:
         proxy = self._proxy(url)
@@ -196,17 +209,41 @@ class SyncTransport:
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
-            with auth.cache.lock(auth.key):
-                credential = auth.cached()
-                if credential is None:
-                    status, _, body = self._send(auth.token_request(), call.timeout)
-                    credential = auth.accept(status, body)
+            credential = self._fetch_token(auth, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
 
     # Library exceptions quote the URL (and so the v1 access token). Each helper turns
     # them into a redacted QianfanError raised *outside* the except block, so the
     # original is not even reachable through __context__.
+
+    def _fetch_token(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+        """The token: fetched here, or by whoever in the process is fetching it already."""
+        while True:
+            flight, mine = auth.cache.board(auth.key)
+            if not mine:
+                try:
+                    # Bounded: a sync call made inside the event loop that is fetching
+                    # would otherwise wait for it forever.
+                    return flight.result(timeout=timeout or _TOKEN_WAIT)
+                except FetchAbandoned:
+                    continue
+                except FutureTimeout:
+                    status, _, body = self._send(auth.token_request(), timeout)
+                    return auth.accept(status, body)
+            outcome: str | BaseException = FetchAbandoned()
+            try:
+                credential = auth.cached()
+                if credential is None:
+                    status, _, body = self._send(auth.token_request(), timeout)
+                    credential = auth.accept(status, body)
+                outcome = credential
+                return credential
+            except Exception as error:
+                outcome = error
+                raise
+            finally:
+                auth.cache.land(auth.key, flight, outcome)
 
     def _send(
         self, request: HttpRequest, timeout: float | None
@@ -290,7 +327,7 @@ class AsyncTransport:
     def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._sleep = sleep
         self._sessions: dict[
-            int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncIterator[None]]
+            int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncGenerator[None, None]]
         ] = {}
         self._proxy = EnvProxies()
 
@@ -306,23 +343,35 @@ class AsyncTransport:
         redact_library_logs()
         # Proxies come from _EnvProxies (read once per host), not trust_env (per request).
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
+        _OPEN_SESSIONS[id(session)] = (loop, session)
+        # Closed when the loop shuts down its async generators (asyncio.run does) ...
         keeper = self._keep(session)
-        await keeper.__anext__()  # registered with the loop: closed at its shutdown
+        await keeper.__anext__()
+        # ... or soon after this transport is garbage, on its loop if that still runs.
+        # The registry above keeps the session from being collected with the
+        # transport in one pass (aiohttp would then report it unclosed).
+        weakref.finalize(self, _close_soon, loop, session)
         self._sessions[id(loop)] = (loop, session, keeper)
         return session
 
+    async def aclose(self) -> None:
+        """Close the running loop's session now (for loops managed by hand)."""
+        entry = self._sessions.pop(id(asyncio.get_running_loop()), None)
+        if entry is not None:
+            await entry[2].aclose()  # the keeper: closes the session, and is done
+
     @staticmethod
-    async def _keep(session: aiohttp.ClientSession) -> AsyncIterator[None]:
+    async def _keep(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
             await session.close()
+            _OPEN_SESSIONS.pop(id(session), None)
 
     def _forget_closed_loops(self) -> None:
         for key, (loop, session, _) in list(self._sessions.items()):
             if loop.is_closed():
-                if not session.closed and session.connector is not None:
-                    session.connector.close()  # marks it closed; the loop is gone
+                _drop_dead(session)
                 del self._sessions[key]
 
     async def complete(self, call: Call) -> Answer:
@@ -371,13 +420,32 @@ class AsyncTransport:
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
-            async with auth.cache.async_lock(auth.key):
-                credential = auth.cached()
-                if credential is None:
-                    status, _, body = await self._send(auth.token_request(), call.timeout)
-                    credential = auth.accept(status, body)
+            credential = await self._fetch_token(auth, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
+
+    async def _fetch_token(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+        """The token: fetched here, or by whoever in the process is fetching it already."""
+        while True:
+            flight, mine = auth.cache.board(auth.key)
+            if not mine:
+                try:
+                    return await asyncio.wrap_future(flight)
+                except FetchAbandoned:
+                    continue
+            outcome: str | BaseException = FetchAbandoned()
+            try:
+                credential = auth.cached()
+                if credential is None:
+                    status, _, body = await self._send(auth.token_request(), timeout)
+                    credential = auth.accept(status, body)
+                outcome = credential
+                return credential
+            except Exception as error:
+                outcome = error
+                raise
+            finally:
+                auth.cache.land(auth.key, flight, outcome)
 
     async def _send(
         self, request: HttpRequest, timeout: float | None
@@ -420,6 +488,69 @@ class AsyncTransport:
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
         raise failure
+
+
+# Sessions not yet closed, with their loops: kept here (not only by their transport)
+# so that garbage collection never finalizes a session before it is closed.
+_OPEN_SESSIONS: dict[int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+
+
+def _close_soon(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
+    """Close a session whose transport is gone: on its loop, or at once if that is dead."""
+    if session.closed:
+        _OPEN_SESSIONS.pop(id(session), None)
+        return
+    if loop.is_closed():
+        _drop_dead(session)
+        return
+
+    async def close() -> None:
+        await session.close()
+        _OPEN_SESSIONS.pop(id(session), None)
+
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+        loop.call_soon_threadsafe(lambda: loop.create_task(close()))
+
+
+def _drop_dead(session: aiohttp.ClientSession) -> None:
+    """Give up a session whose event loop is closed, without aiohttp's warnings.
+
+    Its connections cannot be closed through a dead loop: they are dropped (the
+    operating system closes the sockets when they are collected). Avoid this by
+    letting the loop shut down its async generators (``asyncio.run`` does), or by
+    calling ``await model.aclose()`` before closing a loop by hand.
+    """
+    _OPEN_SESSIONS.pop(id(session), None)
+    connector = session.connector
+    pooled = getattr(connector, "_conns", None)  # aiohttp: key -> [(protocol, time)]
+    for entries in pooled.values() if isinstance(pooled, dict) else ():
+        for protocol, _ in entries:
+            _close_socket(getattr(protocol, "transport", None))
+    close_now = getattr(connector, "_close", None)  # aiohttp's synchronous close
+    if callable(close_now):
+        close_now()
+    session.detach()
+
+
+def _close_socket(transport: object) -> None:
+    """Close an asyncio transport's socket without its (closed) loop."""
+    sock = getattr(transport, "_sock", None)
+    if sock is not None:
+        sock.close()
+        transport._sock = None  # type: ignore[attr-defined]  # its __del__ checks this
+
+
+@atexit.register
+def _at_exit() -> None:
+    for loop, session in list(_OPEN_SESSIONS.values()):
+        if loop.is_running():
+            continue
+        if not loop.is_closed():
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(session.close())
+        if not session.closed:
+            _drop_dead(session)
+        _OPEN_SESSIONS.pop(id(session), None)
 
 
 def _answers(reader: EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:

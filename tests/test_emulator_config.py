@@ -26,6 +26,7 @@ def test_defaults() -> None:
     assert config.unsafe_input_words == ("EMULATOR_UNSAFE_INPUT",)
     assert config.unsafe_output_words == ("EMULATOR_UNSAFE_OUTPUT",)
     assert config.stream_chunk_chars == 6
+    assert config.rate_window == 60.0
 
 
 @pytest.mark.parametrize(
@@ -39,6 +40,8 @@ def test_defaults() -> None:
         pytest.param({"token_ttl": -1}, id="negative-ttl"),
         pytest.param({"rpm": 0}, id="zero-rpm"),
         pytest.param({"tpm": 0}, id="zero-tpm"),
+        pytest.param({"rate_window": 0}, id="zero-window"),
+        pytest.param({"rate_window": float("nan")}, id="nan-window"),
         pytest.param({"stream_chunk_chars": 0}, id="zero-chunk"),
         pytest.param({"custom_models": {"x": "no-such-model"}}, id="unknown-base-model"),
     ],

@@ -143,3 +143,49 @@ def test_tpm_on_v2() -> None:
         assert response.status_code == 429
         assert response.json()["error"]["code"] == "tpm_rate_limit_exceeded"
         assert response.headers["X-Ratelimit-Remaining-Input-Tokens"] == "1"
+
+
+def test_window_length_is_configurable() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(rpm=1, tpm=1000, clock=clock, window=0.5)
+    key = ("ak", "m")
+    assert limiter.admit(key, 1, 1).exceeded is None
+    clock.now += 0.4
+    assert limiter.admit(key, 1, 1).exceeded == "rpm"
+    clock.now += 0.1  # 0.5 s after the first request: it left the window
+    assert limiter.admit(key, 1, 1).exceeded is None
+
+
+def test_rejections_are_counted_until_cleared() -> None:
+    limiter = RateLimiter(rpm=1, tpm=5)
+    assert limiter.admit(("a", "m"), 1, 1).exceeded is None
+    assert limiter.admit(("a", "m"), 1, 1).exceeded == "rpm"
+    assert limiter.admit(("b", "m"), 9, 9).exceeded == "tpm"
+    assert limiter.rejected == 2
+    limiter.clear()
+    assert limiter.rejected == 0
+
+
+def test_emulator_counts_what_its_limits_refused() -> None:
+    with QianfanEmulator(rpm=1) as emu:
+        emu.queue_error(336501)  # a queued error is not the limiter's doing
+        assert v2(emu).status_code == 429
+        assert [v2(emu).status_code for _ in range(3)] == [200, 429, 429]
+        assert v1(emu).status_code == 200  # the v1 credential has its own window
+        assert "error_code" in v1(emu).json()
+        assert emu.rate_limited == 3
+        emu.reset()
+        assert emu.rate_limited == 0
+
+
+def test_a_short_window_lets_requests_through_again() -> None:
+    # rate_window is what makes "300 RPM" testable in seconds. An hour-long window is
+    # always shared by two requests sent back to back; a nanosecond-long one has always
+    # passed by the next request (an HTTP round trip later), so neither case depends on
+    # how fast the machine is.
+    with QianfanEmulator(rpm=1, rate_window=3600) as emu:
+        assert [v2(emu).status_code for _ in range(2)] == [200, 429]
+        assert repr(emu).endswith("rate_window=3600)")
+    with QianfanEmulator(rpm=1, rate_window=1e-9) as emu:
+        assert [v2(emu).status_code for _ in range(3)] == [200, 200, 200]
+        assert v2(emu).headers["X-Ratelimit-Limit-Requests"] == "1"

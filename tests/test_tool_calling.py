@@ -459,6 +459,6 @@ def test_values_that_cannot_be_sent_fail_before_any_request(qianfan_emulator) ->
         AIMessage("", tool_calls=[{"name": "add", "args": {"a": object()}, "id": "1"}]),
         ToolMessage("r", tool_call_id="1"),
     ]
-    with pytest.raises(QianfanInvalidRequestError, match="Message 1 .*not JSON data"):
+    with pytest.raises(QianfanInvalidRequestError, match=r"Message 1 .*not JSON data"):
         model.bind_tools([add]).invoke(history)
     assert chat_bodies(qianfan_emulator) == []

@@ -47,6 +47,8 @@ class EmulatorConfig:
         token_ttl: Access-token lifetime in seconds (``expires_in``).
         rpm: Requests per minute per (credential, model).
         tpm: Tokens per minute per (credential, model).
+        rate_window: Length of the RPM/TPM sliding window in seconds (60 as on Qianfan;
+            shorter to run rate-limited load tests quickly).
         custom_models: Extra model names → catalogue model (or ``None`` for default limits).
         unsafe_input_words: Words that trip input moderation.
         unsafe_output_words: Words that trip output moderation.
@@ -64,6 +66,7 @@ class EmulatorConfig:
     token_ttl: int = 2592000
     rpm: int = 300
     tpm: int = 300000
+    rate_window: float = 60.0
     custom_models: Mapping[str, str | None] = field(default_factory=dict)
     unsafe_input_words: tuple[str, ...] = ("EMULATOR_UNSAFE_INPUT",)
     unsafe_output_words: tuple[str, ...] = ("EMULATOR_UNSAFE_OUTPUT",)
@@ -82,6 +85,8 @@ class EmulatorConfig:
         for name in ("rpm", "tpm", "stream_chunk_chars"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.rate_window > 0:  # also refuses NaN
+            raise ValueError(f"rate_window must be > 0 seconds, got {self.rate_window}")
 
     @classmethod
     def build(
@@ -95,6 +100,7 @@ class EmulatorConfig:
         token_ttl: int = 2592000,
         rpm: int = 300,
         tpm: int = 300000,
+        rate_window: float = 60.0,
         custom_models: Mapping[str, str | None] | Iterable[str] | None = None,
         unsafe_input_words: Iterable[str] = ("EMULATOR_UNSAFE_INPUT",),
         unsafe_output_words: Iterable[str] = ("EMULATOR_UNSAFE_OUTPUT",),
@@ -117,6 +123,7 @@ class EmulatorConfig:
             token_ttl=token_ttl,
             rpm=rpm,
             tpm=tpm,
+            rate_window=rate_window,
             custom_models=models,
             unsafe_input_words=tuple(unsafe_input_words),
             unsafe_output_words=tuple(unsafe_output_words),

@@ -90,7 +90,7 @@ class EmulatorState:
     iam: IamVerifier = reject_iam
 
     def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.config.rpm, self.config.tpm)
+        self.limiter = RateLimiter(self.config.rpm, self.config.tpm, window=self.config.rate_window)
 
     @classmethod
     def from_config(cls, config: EmulatorConfig) -> EmulatorState:

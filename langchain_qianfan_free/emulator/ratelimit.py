@@ -1,4 +1,4 @@
-"""RPM/TPM limits per (credential, model) in a 60-second sliding window.
+"""RPM/TPM limits per (credential, model) in a sliding window (60 s, as Qianfan's).
 
 Reference §5: Qianfan counts requests per minute (336501 / v2 429
 ``rpm_rate_limit_exceeded``) and tokens per minute (336502 / ``tpm_rate_limit_exceeded``)
@@ -6,6 +6,9 @@ per caller and model, and reports what is left in ``X-Ratelimit-*`` headers. A
 request is admitted when fewer than ``rpm`` requests and, together with its prompt,
 no more than ``tpm`` tokens (input + output) were used in the last 60 s; admitted
 requests count their total tokens. Rejected requests do not count.
+
+The window length is configurable so that load tests can run "300 RPM" in seconds:
+``window=0.5`` lets ``rpm`` requests through per half second.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RateLimiter", "RateStatus"]
+__all__ = ["WINDOW_SECONDS", "RateLimiter", "RateStatus"]
 
 WINDOW_SECONDS = 60.0
+"""Qianfan's window: limits are per minute."""
 
 
 @dataclass(frozen=True)
@@ -44,21 +48,34 @@ class RateLimiter:
     """Thread-safe sliding-window limiter.
 
     Args:
-        rpm: Requests per minute per key.
-        tpm: Tokens per minute per key.
+        rpm: Requests per window per key.
+        tpm: Tokens per window per key.
+        window: Window length in seconds (60: per minute).
         clock: Monotonic time source in seconds.
+
+    Attributes:
+        rejected: Requests refused since the last :meth:`clear`.
     """
 
-    def __init__(self, rpm: int, tpm: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rpm: int,
+        tpm: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window: float = WINDOW_SECONDS,
+    ) -> None:
         self._rpm = rpm
         self._tpm = tpm
         self._clock = clock
+        self._length = window
         self._windows: dict[tuple[str, str], deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
+        self.rejected = 0
 
     def _window(self, key: tuple[str, str]) -> deque[tuple[float, int]]:
         window = self._windows.setdefault(key, deque())
-        horizon = self._clock() - WINDOW_SECONDS
+        horizon = self._clock() - self._length
         while window and window[0][0] <= horizon:
             window.popleft()
         return window
@@ -83,10 +100,14 @@ class RateLimiter:
         """
         with self._lock:
             window = self._window(key)
+            exceeded = None
             if len(window) >= self._rpm:
-                return self._status(window, "rpm")
-            if sum(tokens for _, tokens in window) + prompt_tokens > self._tpm:
-                return self._status(window, "tpm")
+                exceeded = "rpm"
+            elif sum(tokens for _, tokens in window) + prompt_tokens > self._tpm:
+                exceeded = "tpm"
+            if exceeded:
+                self.rejected += 1
+                return self._status(window, exceeded)
             window.append((self._clock(), total_tokens))
             return self._status(window, None)
 
@@ -96,6 +117,7 @@ class RateLimiter:
             return self._status(self._window(key), None)
 
     def clear(self) -> None:
-        """Forget every window."""
+        """Forget every window and the count of rejections."""
         with self._lock:
             self._windows.clear()
+            self.rejected = 0

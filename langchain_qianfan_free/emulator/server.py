@@ -71,6 +71,10 @@ class QianfanEmulator:
         token_ttl: Lifetime of issued access tokens, seconds (default 30 days).
         rpm: Requests per minute per (credential, model), default 300.
         tpm: Tokens (input + output) per minute per (credential, model), default 300000.
+        rate_window: Length in seconds of the sliding window ``rpm`` and ``tpm`` apply
+            to; default 60 (per minute, as on Qianfan). Shorten it to run a
+            rate-limited load test quickly: ``rpm=300, rate_window=0.5`` is "300 RPM"
+            with time running 120 times faster.
         custom_models: Extra model names accepted as v1 endpoint and v2 id: a mapping to
             a catalogue model name whose limits apply (or ``None`` for the 8K defaults),
             or an iterable of names.
@@ -101,6 +105,7 @@ class QianfanEmulator:
         token_ttl: int = 2592000,
         rpm: int = 300,
         tpm: int = 300000,
+        rate_window: float = 60.0,
         custom_models: Mapping[str, str | None] | Iterable[str] | None = None,
         unsafe_input_words: Iterable[str] = ("EMULATOR_UNSAFE_INPUT",),
         unsafe_output_words: Iterable[str] = ("EMULATOR_UNSAFE_OUTPUT",),
@@ -116,6 +121,7 @@ class QianfanEmulator:
             token_ttl=token_ttl,
             rpm=rpm,
             tpm=tpm,
+            rate_window=rate_window,
             custom_models=custom_models,
             unsafe_input_words=unsafe_input_words,
             unsafe_output_words=unsafe_output_words,
@@ -170,7 +176,9 @@ class QianfanEmulator:
 
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
-        return f"QianfanEmulator({where}, rpm={self.config.rpm}, tpm={self.config.tpm})"
+        config = self.config
+        window = "" if config.rate_window == 60 else f", rate_window={config.rate_window:g}"
+        return f"QianfanEmulator({where}, rpm={config.rpm}, tpm={config.tpm}{window})"
 
     # -- where and who --------------------------------------------------------------------
 
@@ -251,6 +259,15 @@ class QianfanEmulator:
     def requests(self) -> list[RecordedRequest]:
         """Every request received since the last :meth:`reset`, oldest first (a copy)."""
         return self._state.log.snapshot()
+
+    @property
+    def rate_limited(self) -> int:
+        """How many chat requests the RPM/TPM limits refused since the last :meth:`reset`.
+
+        Counts 336501/336502 (v2 429 ``rpm_``/``tpm_rate_limit_exceeded``) answers of the
+        limiter, not errors queued with :meth:`queue_error`.
+        """
+        return self._state.limiter.rejected
 
     @property
     def pending_faults(self) -> list[Fault]:
