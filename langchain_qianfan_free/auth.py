@@ -39,6 +39,7 @@ __all__ = [
     "AccessToken",
     "BearerAuth",
     "FetchAbandoned",
+    "Flight",
     "OAuthTokenAuth",
     "TokenCache",
     "choose_version",
@@ -91,12 +92,28 @@ class AccessToken:
         return f"AccessToken(value='***', refresh_at={self.refresh_at:.0f})"
 
 
+class Flight(Future[str]):
+    """One token fetch in progress; others wait on it.
+
+    It is marked running at once, so a waiter's cancellation never cancels it.
+
+    Attributes:
+        owner: The thread that does the fetch (a sync call made on that thread, e.g.
+            inside the event loop that is fetching, must not wait for it).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owner = threading.get_ident()
+        self.set_running_or_notify_cancel()
+
+
 class TokenCache:
     """Process-wide store of v1 access tokens, keyed by a hash of the credentials."""
 
     def __init__(self) -> None:
         self._tokens: dict[str, AccessToken] = {}
-        self._flights: dict[str, Future[str]] = {}
+        self._flights: dict[str, Flight] = {}
         self._guard = threading.Lock()
 
     def get(self, key: str, now: float | None = None) -> AccessToken | None:
@@ -122,7 +139,7 @@ class TokenCache:
         with self._guard:
             self._tokens.clear()
 
-    def board(self, key: str) -> tuple[Future[str], bool]:
+    def board(self, key: str) -> tuple[Flight, bool]:
         """Join the fetch of ``key``'s token that is in flight, or start one.
 
         One fetch per credential is in flight in the whole process, whichever
@@ -137,15 +154,17 @@ class TokenCache:
             flight = self._flights.get(key)
             if flight is not None:
                 return flight, False
-            flight = Future()
+            flight = Flight()
             self._flights[key] = flight
             return flight, True
 
-    def land(self, key: str, flight: Future[str], token: str | BaseException) -> None:
+    def land(self, key: str, flight: Flight, token: str | BaseException) -> None:
         """End a fetch started by :meth:`board`: its token, or why it failed."""
         with self._guard:
             if self._flights.get(key) is flight:
                 del self._flights[key]
+        if flight.done():  # pragma: no cover (a Flight cannot be cancelled)
+            return
         if isinstance(token, BaseException):
             flight.set_exception(token)
         else:

@@ -345,7 +345,8 @@ class ChatQianfan(BaseChatModel):
                 )
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
             warnings.warn(
-                f"base_url={value!r} uses plain http to a host that is not this machine: "
+                f"base_url http://{parts.hostname}{f':{parts.port}' if parts.port else ''} "
+                "uses plain http to a host that is not this machine: "
                 "the API key (or the v1 access token) would cross the network unencrypted. "
                 "Use https://, or http only for a local emulator (127.0.0.1 / localhost).",
                 UserWarning,
@@ -701,19 +702,22 @@ _CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAME
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):  # RFC 6761
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def _input_characters(conversation: Conversation, tools: ToolSetup | None, version: str) -> int:
     """What Qianfan counts against the input limit (v1 also counts the functions)."""
     size = len(conversation.system or "") + sum(len(t.content) for t in conversation.turns)
     if tools is not None and tools.native and version == "v1":
-        size += len(json.dumps(list(tools.functions), ensure_ascii=False))
+        size += sum(len(json.dumps(f, ensure_ascii=False)) for f in tools.functions)
     return size
 
 

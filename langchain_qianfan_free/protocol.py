@@ -272,17 +272,19 @@ def finish_body(
         body["stop"] = params.api_stop
     merge_extra(body, params.extra)
     try:
-        return json.dumps(body, ensure_ascii=False).encode()
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     except UnicodeEncodeError:
         raise QianfanInvalidRequestError(
             "The request holds a lone surrogate character (in a name, a tool argument or a "
             "setting), which is not text and cannot be sent as UTF-8. Decode the source "
             "properly, or clean it with text.encode('utf-8', 'replace').decode()."
         ) from None
-    except TypeError as error:
+    except (TypeError, ValueError, RecursionError) as error:
+        # not JSON data, NaN/Infinity, or a structure that contains itself
         raise QianfanInvalidRequestError(
             f"The request holds a value JSON cannot carry ({error}); tool-call arguments "
-            "and model_kwargs must be JSON data (str, numbers, bool, None, lists, dicts)."
+            "and model_kwargs must be finite JSON data (str, numbers, bool, None, lists, "
+            "dicts), without cycles."
         ) from None
 
 

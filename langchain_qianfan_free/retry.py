@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Mapping
 from enum import Enum
@@ -100,9 +101,10 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     for name, value in headers.items():
         if name.lower() == "retry-after":
             try:
-                return float(value)
+                seconds = float(value)
             except ValueError:
                 return None
+            return seconds if math.isfinite(seconds) else None
     return None
 
 

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
 _POOL_SIZE = 32
+# Threads beyond the pool open throwaway connections (and urllib3 logs each); blocking
+# instead would ignore the timeout, so the sync pool is simply large.
+_SYNC_POOL_SIZE = 64
 _TOKEN_WAIT = 60.0  # seconds a sync caller waits for another caller's token fetch
 _JSON_TYPES = ("application/json",)
 
@@ -109,14 +112,18 @@ def _network_error(exc: BaseException, request: HttpRequest, timeout: float | No
     )
 
 
+_TIMEOUT_NAMES = frozenset(
+    {"ServerTimeoutError", "ConnectionTimeoutError", "SocketTimeoutError", "ReadTimeoutError"}
+)
+
+
 def _is_timeout(exc: BaseException) -> bool:
     if isinstance(exc, requests.Timeout | TimeoutError | asyncio.TimeoutError):
         return True
-    return type(exc).__name__ in {
-        "ServerTimeoutError",
-        "ConnectionTimeoutError",
-        "SocketTimeoutError",
-    }
+    if type(exc).__name__ in _TIMEOUT_NAMES:
+        return True
+    # requests wraps urllib3's ReadTimeoutError of a body being read in ConnectionError.
+    return any(type(arg).__name__ in _TIMEOUT_NAMES for arg in getattr(exc, "args", ()))
 
 
 class SyncTransport:
@@ -145,7 +152,7 @@ class SyncTransport:
                     session.trust_env = False
                     session.verify = env_ca_bundle() or True
                     adapter = HTTPAdapter(
-                        pool_connections=4, pool_maxsize=_POOL_SIZE, pool_block=True
+                        pool_connections=4, pool_maxsize=_SYNC_POOL_SIZE
                     )
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
@@ -222,15 +229,16 @@ class SyncTransport:
         while True:
             flight, mine = auth.cache.board(auth.key)
             if not mine:
+                if flight.owner == threading.get_ident():
+                    # A sync call inside the event loop that is fetching: waiting
+                    # would block the very loop that must finish the fetch.
+                    return self._fetch_directly(auth, timeout)
                 try:
-                    # Bounded: a sync call made inside the event loop that is fetching
-                    # would otherwise wait for it forever.
                     return flight.result(timeout=timeout or _TOKEN_WAIT)
                 except FetchAbandoned:
                     continue
-                except FutureTimeout:
-                    status, _, body = self._send(auth.token_request(), timeout)
-                    return auth.accept(status, body)
+                except FutureTimeout:  # the fetching caller is stuck: do it here
+                    return self._fetch_directly(auth, timeout)
             outcome: str | BaseException = FetchAbandoned()
             try:
                 credential = auth.cached()
@@ -244,6 +252,10 @@ class SyncTransport:
                 raise
             finally:
                 auth.cache.land(auth.key, flight, outcome)
+
+    def _fetch_directly(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+        status, _, body = self._send(auth.token_request(), timeout)
+        return auth.accept(status, body)
 
     def _send(
         self, request: HttpRequest, timeout: float | None
@@ -313,7 +325,7 @@ def _incremental(response: requests.Response) -> Iterator[bytes]:
     if getattr(raw, "chunked", False) or read1 is None:
         yield from response.iter_content(chunk_size=None)
         return
-    while data := read1(65536):
+    while data := read1(65536, decode_content=True):
         yield data
 
 
@@ -344,13 +356,13 @@ class AsyncTransport:
         # Proxies come from _EnvProxies (read once per host), not trust_env (per request).
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
         _OPEN_SESSIONS[id(session)] = (loop, session)
-        # Closed when the loop shuts down its async generators (asyncio.run does) ...
-        keeper = self._keep(session)
+        # Closed soon after this transport is garbage, on its loop if that still runs
+        # (the registry above keeps the session from being collected with the
+        # transport in one pass, which aiohttp would report as unclosed) ...
+        finalizer = weakref.finalize(self, _close_soon, loop, session)
+        # ... or when the loop shuts down its async generators (asyncio.run does).
+        keeper = self._keep(session, finalizer)
         await keeper.__anext__()
-        # ... or soon after this transport is garbage, on its loop if that still runs.
-        # The registry above keeps the session from being collected with the
-        # transport in one pass (aiohttp would then report it unclosed).
-        weakref.finalize(self, _close_soon, loop, session)
         self._sessions[id(loop)] = (loop, session, keeper)
         return session
 
@@ -361,10 +373,13 @@ class AsyncTransport:
             await entry[2].aclose()  # the keeper: closes the session, and is done
 
     @staticmethod
-    async def _keep(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:
+    async def _keep(
+        session: aiohttp.ClientSession, finalizer: weakref.finalize[Any, Any]
+    ) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
+            finalizer.detach()  # it would keep the closed loop and session alive
             await session.close()
             _OPEN_SESSIONS.pop(id(session), None)
 
@@ -430,9 +445,15 @@ class AsyncTransport:
             flight, mine = auth.cache.board(auth.key)
             if not mine:
                 try:
-                    return await asyncio.wrap_future(flight)
+                    # shield: this caller's cancellation must not reach the shared fetch
+                    return await asyncio.wait_for(
+                        asyncio.shield(asyncio.wrap_future(flight)), timeout or _TOKEN_WAIT
+                    )
                 except FetchAbandoned:
                     continue
+                except asyncio.TimeoutError:  # the fetching caller is stuck: do it here
+                    status, _, body = await self._send(auth.token_request(), timeout)
+                    return auth.accept(status, body)
             outcome: str | BaseException = FetchAbandoned()
             try:
                 credential = auth.cached()

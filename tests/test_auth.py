@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -115,3 +117,70 @@ def test_token_answers_are_never_quoted(status, body) -> None:
         oauth(TokenCache()).accept(status, body)
     assert "SECRET" not in str(info.value)
     assert info.value.is_retryable
+
+
+def _token_body() -> tuple[int, dict[str, str], bytes]:
+    return 200, {}, b'{"access_token": "24.tok", "expires_in": 2592000}'
+
+
+def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
+    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free.transport import AsyncTransport  # noqa: PLC0415
+
+    auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
+    transport = AsyncTransport()
+    fetches = []
+
+    async def main() -> None:
+        gate = asyncio.Event()
+
+        async def slow_send(request: Any, timeout: Any) -> Any:
+            fetches.append(request)
+            await gate.wait()
+            return _token_body()
+
+        transport._send = slow_send  # type: ignore[method-assign]
+        owner = asyncio.create_task(transport._fetch_token(auth, 5))
+        await asyncio.sleep(0)  # the owner boards the flight
+        doomed = asyncio.create_task(transport._fetch_token(auth, 5))
+        other = asyncio.create_task(transport._fetch_token(auth, 5))
+        await asyncio.sleep(0)  # both wait on it
+        doomed.cancel()
+        await asyncio.sleep(0)
+        gate.set()
+        assert await owner == "24.tok"
+        assert await other == "24.tok"
+        with pytest.raises(asyncio.CancelledError):
+            await doomed
+
+    asyncio.run(main())
+    assert len(fetches) == 1
+
+
+@pytest.mark.timeout(20)
+def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
+    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+
+    auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
+    async_transport, sync_transport = AsyncTransport(), SyncTransport()
+    sync_transport._send = lambda request, timeout: _token_body()  # type: ignore[method-assign]
+
+    async def main() -> str:
+        gate = asyncio.Event()
+
+        async def slow_send(request: Any, timeout: Any) -> Any:
+            await gate.wait()
+            return _token_body()
+
+        async_transport._send = slow_send  # type: ignore[method-assign]
+        owner = asyncio.create_task(async_transport._fetch_token(auth, None))
+        await asyncio.sleep(0)
+        # a sync call (e.g. a sync tool) on the loop's own thread, timeout=None:
+        # waiting for the loop's fetch would block forever
+        token = sync_transport._fetch_token(auth, None)
+        gate.set()
+        await owner
+        return token
+
+    assert asyncio.run(main()) == "24.tok"

@@ -7,6 +7,9 @@ Backoff waits are recorded, not slept (``record_sleeps``), so the tests also che
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import gzip
 import json
 import logging
 import socket
@@ -295,8 +298,10 @@ class TrickleServer:
         *,
         broken_at: int | None = None,
         hold_after_first: threading.Event | None = None,
+        gzipped: bool = False,
     ) -> None:
         self.events, self.gap, self.broken_at = events, gap, broken_at
+        self.gzipped = gzipped
         self.hold = hold_after_first
         self.released: bool | None = None
         self.sock = socket.socket()
@@ -312,7 +317,7 @@ class TrickleServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            with conn:
+            with conn, contextlib.suppress(OSError):  # the client may hang up first
                 self._answer(conn)
 
     def _answer(self, conn: socket.socket) -> None:
@@ -329,6 +334,9 @@ class TrickleServer:
         )
         while len(body) < length:
             body += conn.recv(65536)
+        if self.gzipped:
+            self._answer_gzipped(conn)
+            return
         conn.sendall(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
         )
@@ -345,8 +353,23 @@ class TrickleServer:
         final = {"id": "as-t", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         conn.sendall(b"data: " + json.dumps(final).encode() + b"\n\ndata: [DONE]\n\n")
 
+    def _answer_gzipped(self, conn: socket.socket) -> None:
+        events = [
+            {"id": "as-t", "choices": [{"index": 0, "delta": {"content": f"{i},"}}]}
+            for i in range(self.events)
+        ]
+        events.append({"id": "as-t", "choices": [{"index": 0, "finish_reason": "stop"}]})
+        body = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Content-Encoding: gzip\r\nConnection: close\r\n\r\n"
+            + gzip.compress(body + b"data: [DONE]\n\n")
+        )
+
     def close(self) -> None:
         self.done.set()
+        if self.hold is not None:
+            self.hold.set()
         self.sock.close()
 
 
@@ -521,3 +544,68 @@ def test_input_over_the_documented_limit_fails_before_sending(qianfan_emulator, 
     assert chats(qianfan_emulator, protocol) == 0
     big = make_model(qianfan_emulator, protocol, model="ernie-speed-128k")
     assert big.invoke("长" * 24_001).content  # the 128K model takes it
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_compressed_stream_without_chunked_encoding_is_decoded(mode) -> None:
+    server = TrickleServer(events=4, gap=0.0, gzipped=True)
+    try:
+        model = ChatQianfan(base_url=server.url, api_key="k", max_retries=0)
+        message, _ = call(model, mode, "hi")
+    finally:
+        server.close()
+    assert message.content == "0,1,2,3,"
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_stream_that_goes_silent_midway_is_a_timeout(mode) -> None:
+    never = threading.Event()
+    server = TrickleServer(events=3, gap=0.0, hold_after_first=never)
+    try:
+        model = ChatQianfan(base_url=server.url, api_key="k", timeout=0.3, max_retries=2)
+        with pytest.raises(QianfanTimeoutError, match=r"0\.3 s"):
+            call(model, mode, "hi")
+    finally:
+        server.close()
+
+
+def test_a_model_used_across_many_loops_keeps_none_of_them(qianfan_emulator) -> None:
+    def live_loops() -> int:
+        gc.collect()
+        return sum(isinstance(o, asyncio.AbstractEventLoop) for o in gc.get_objects())
+
+    model = make_model(qianfan_emulator, "v2")
+    asyncio.run(model.ainvoke("warm up"))
+    before = live_loops()
+    for _ in range(30):
+        asyncio.run(model.ainvoke("hi"))
+    assert live_loops() - before <= 1
+
+
+def test_retry_after_that_is_not_a_number_falls_back_to_backoff(qianfan_emulator) -> None:
+    body = v2_error("rpm_rate_limit_exceeded", "Rate limit reached for RPM")
+    qianfan_emulator.queue_http_status(429, body, headers={"Retry-After": "nan"})
+    model = make_model(qianfan_emulator, "v2")
+    waits = record_sleeps(model)
+    assert model.invoke("hi").content
+    assert 0.25 <= waits[0] <= 0.5
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_values_json_cannot_carry_fail_before_sending(qianfan_emulator, bad) -> None:
+    model = make_model(qianfan_emulator, "v2", model_kwargs={"seed": bad})
+    with pytest.raises(QianfanInvalidRequestError, match="JSON cannot carry"):
+        model.invoke("hi")
+    assert chats(qianfan_emulator, "v2") == 0
+
+
+def test_the_http_warning_shows_no_password_and_knows_loopback_names() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ChatQianfan(api_key="k", base_url="http://user:pa55word@example.com:8080")
+        for url in ("http://localhost.:1", "http://api.localhost:1", "http://[::ffff:127.0.0.1]:1"):
+            ChatQianfan(api_key="k", base_url=url)
+    texts = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(texts) == 1
+    assert "pa55word" not in texts[0]
+    assert "example.com:8080" in texts[0]
