@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
-from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import SecretStr
 
@@ -32,151 +32,114 @@ from langchain_qianfan_free.errors import (
     error_from_http,
 )
 from langchain_qianfan_free.protocol import HttpRequest, unusable_answer
+from langchain_qianfan_free.signing import authorization, bce_timestamp
+from langchain_qianfan_free.token_cache import (
+    TOKEN_CACHE,
+    AccessToken,
+    FetchAbandoned,
+    Flight,
+    TokenCache,
+)
 
 __all__ = [
+    "BEARER_LIFETIME",
+    "DEFAULT_IAM_URL",
+    "IAM_TOKEN_PATH",
     "TOKEN_CACHE",
     "TOKEN_PATH",
     "AccessToken",
+    "Auth",
     "BearerAuth",
+    "CredentialKind",
     "FetchAbandoned",
     "Flight",
+    "IamBearerAuth",
+    "IamSignAuth",
     "OAuthTokenAuth",
+    "TokenAuth",
     "TokenCache",
+    "choose_credentials",
     "choose_version",
+    "sign_request",
 ]
 
 TOKEN_PATH = "/oauth/2.0/token"
 _MISSING = (
     "No Qianfan credentials. For v2 (the default, what new accounts get) set "
-    "QIANFAN_API_KEY or pass api_key='bce-v3/ALTAK-...'; for v1 set QIANFAN_AK and "
+    "QIANFAN_API_KEY or pass api_key='bce-v3/ALTAK-...'; with Baidu Cloud IAM keys set "
+    "QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY; for a v1 application set QIANFAN_AK and "
     "QIANFAN_SK or pass qianfan_ak=... and qianfan_sk=..."
 )
 
+CredentialKind = Literal["api_key", "app_keys", "iam_keys"]
+"""The credentials a call uses: a v2 API key, a v1 application's API Key / Secret
+Key (OAuth access token), or Baidu Cloud IAM Access Key / Secret Key (signed v1
+requests, or v2 bearer tokens minted from them)."""
+
 
 def choose_version(
-    api_version: Literal["auto", "v1", "v2"], *, has_api_key: bool, has_ak_sk: bool
+    api_version: Literal["auto", "v1", "v2"],
+    *,
+    has_api_key: bool,
+    has_ak_sk: bool,
+    has_iam_keys: bool = False,
 ) -> Literal["v1", "v2"]:
-    """Pick the protocol from ``api_version`` and the configured credentials.
+    """Pick the protocol from ``api_version`` and the configured credentials."""
+    return choose_credentials(
+        api_version, has_api_key=has_api_key, has_ak_sk=has_ak_sk, has_iam_keys=has_iam_keys
+    )[0]
 
-    ``auto`` picks v2 when an API key is configured (also when AK/SK are), else v1
-    when API Key/Secret Key are.
+
+def choose_credentials(
+    api_version: Literal["auto", "v1", "v2"],
+    *,
+    has_api_key: bool,
+    has_ak_sk: bool,
+    has_iam_keys: bool,
+) -> tuple[Literal["v1", "v2"], CredentialKind]:
+    """The protocol and the credentials to use.
+
+    Precedence with ``auto``: an API key (v2), else IAM keys (v2, bearer tokens
+    minted from them), else a v1 application's keys (v1). ``v2`` takes an API key or
+    IAM keys; ``v1`` takes application keys, else IAM keys (signed requests).
 
     Raises:
-        QianfanAuthenticationError: When the chosen protocol has no credentials.
+        QianfanAuthenticationError: When the chosen protocol has no usable credentials,
+            naming what to set.
     """
-    if api_version == "v2" or (api_version == "auto" and has_api_key):
-        if not has_api_key:
-            raise QianfanAuthenticationError(
-                "api_version='v2' needs an API key: set QIANFAN_API_KEY (or "
-                "QIANFAN_BEARER_TOKEN) or pass api_key='bce-v3/ALTAK-...'."
-            )
-        return "v2"
-    if api_version == "v1" or has_ak_sk:
-        if not has_ak_sk:
-            raise QianfanAuthenticationError(
-                "api_version='v1' needs the application's API Key and Secret Key: set "
-                "QIANFAN_AK and QIANFAN_SK or pass qianfan_ak=... and qianfan_sk=..."
-            )
-        return "v1"
-    raise QianfanAuthenticationError(_MISSING)
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    """A v1 access token and when to stop using it (``time.time()`` seconds)."""
-
-    value: str
-    refresh_at: float
-
-    def __repr__(self) -> str:
-        return f"AccessToken(value='***', refresh_at={self.refresh_at:.0f})"
-
-
-class Flight(Future[str]):
-    """One token fetch in progress; others wait on it.
-
-    It is marked running at once, so a waiter's cancellation never cancels it.
-
-    Attributes:
-        owner: The thread that does the fetch (a sync call made on that thread, e.g.
-            inside the event loop that is fetching, must not wait for it).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.owner = threading.get_ident()
-        self.set_running_or_notify_cancel()
-
-
-class TokenCache:
-    """Process-wide store of v1 access tokens, keyed by a hash of the credentials."""
-
-    def __init__(self) -> None:
-        self._tokens: dict[str, AccessToken] = {}
-        self._flights: dict[str, Flight] = {}
-        self._guard = threading.Lock()
-
-    def get(self, key: str, now: float | None = None) -> AccessToken | None:
-        """The cached token, if it is still good to use."""
-        token = self._tokens.get(key)
-        if token is not None and (time.time() if now is None else now) < token.refresh_at:
-            return token
-        return None
-
-    def put(self, key: str, token: AccessToken) -> None:
-        """Store a freshly fetched token."""
-        self._tokens[key] = token
-
-    def invalidate(self, key: str, stale: str | None) -> None:
-        """Forget the token the server rejected, unless another caller replaced it."""
-        with self._guard:
-            current = self._tokens.get(key)
-            if current is not None and (stale is None or current.value == stale):
-                del self._tokens[key]
-
-    def clear(self) -> None:
-        """Forget every token (for tests and credential rotation)."""
-        with self._guard:
-            self._tokens.clear()
-
-    def board(self, key: str) -> tuple[Flight, bool]:
-        """Join the fetch of ``key``'s token that is in flight, or start one.
-
-        One fetch per credential is in flight in the whole process, whichever
-        threads, event loops, sync or async callers need the token at once.
-
-        Returns:
-            The fetch's future, and whether the caller must do the fetch (and then
-            :meth:`land` it); the others wait on the future (``.result()``, or
-            ``await asyncio.wrap_future(...)`` from any event loop).
-        """
-        with self._guard:
-            flight = self._flights.get(key)
-            if flight is not None:
-                return flight, False
-            flight = Flight()
-            self._flights[key] = flight
-            return flight, True
-
-    def land(self, key: str, flight: Flight, token: str | BaseException) -> None:
-        """End a fetch started by :meth:`board`: its token, or why it failed."""
-        with self._guard:
-            if self._flights.get(key) is flight:
-                del self._flights[key]
-        if flight.done():  # pragma: no cover (a Flight cannot be cancelled)
-            return
-        if isinstance(token, BaseException):
-            flight.set_exception(token)
-        else:
-            flight.set_result(token)
-
-
-class FetchAbandoned(Exception):  # noqa: N818 (a signal, not an error shown to users)
-    """The caller fetching a token was interrupted; waiters should fetch themselves."""
-
-
-TOKEN_CACHE = TokenCache()
-"""The process-wide v1 access-token cache (see the module docstring)."""
+    if api_version == "auto":
+        if has_api_key:
+            return "v2", "api_key"
+        if has_iam_keys:
+            return "v2", "iam_keys"
+        if has_ak_sk:
+            return "v1", "app_keys"
+        raise QianfanAuthenticationError(_MISSING)
+    if api_version == "v2":
+        if has_api_key:
+            return "v2", "api_key"
+        if has_iam_keys:
+            return "v2", "iam_keys"
+        extra = (
+            " (QIANFAN_AK/QIANFAN_SK are v1 application keys and work on v1 only)"
+            if has_ak_sk
+            else ""
+        )
+        raise QianfanAuthenticationError(
+            "api_version='v2' needs an API key: set QIANFAN_API_KEY (or "
+            "QIANFAN_BEARER_TOKEN) or pass api_key='bce-v3/ALTAK-...', or Baidu Cloud IAM "
+            f"keys: QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY{extra}."
+        )
+    if has_ak_sk:
+        return "v1", "app_keys"
+    if has_iam_keys:
+        return "v1", "iam_keys"
+    extra = " (an API key works on v2 only)" if has_api_key else ""
+    raise QianfanAuthenticationError(
+        "api_version='v1' needs the application's API Key and Secret Key: set "
+        "QIANFAN_AK and QIANFAN_SK or pass qianfan_ak=... and qianfan_sk=...; or Baidu "
+        f"Cloud IAM keys: QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY{extra}."
+    )
 
 
 @dataclass(frozen=True)
@@ -275,7 +238,175 @@ class OAuthTokenAuth:
         )
 
 
-Auth = BearerAuth | OAuthTokenAuth
+IAM_TOKEN_PATH = "/v1/BCE-BEARER/token"
+DEFAULT_IAM_URL = "https://iam.bj.baidubce.com"
+BEARER_LIFETIME = 43200
+"""Seconds a minted v2 bearer token is asked to live (12 h, as the Qianfan SDK asks)."""
+_SIGNED_HEADERS = ("content-type", "host", "x-bce-date")
+
+
+def sign_request(
+    request: HttpRequest, access_key: SecretStr, secret_key: SecretStr, now: float
+) -> HttpRequest:
+    """``request`` with ``Host``, ``x-bce-date`` and a ``bce-auth-v1`` Authorization.
+
+    Signs ``content-type`` (when set), ``host`` (with a non-default port) and
+    ``x-bce-date``, as the Qianfan SDKs do. The body is not part of the signature.
+    """
+    parts = urlsplit(request.url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    timestamp = bce_timestamp(now)
+    headers = {**request.headers, "Host": host, "x-bce-date": timestamp}
+    headers["Authorization"] = authorization(
+        access_key.get_secret_value(),
+        secret_key.get_secret_value(),
+        method=request.method,
+        path=unquote(parts.path),
+        query=parse_qsl(parts.query, keep_blank_values=True),
+        headers=headers,
+        timestamp=timestamp,
+        names=_SIGNED_HEADERS,
+    )
+    return HttpRequest(request.url, request.body, headers, request.method)
+
+
+@dataclass(frozen=True)
+class IamSignAuth:
+    """v1 with Baidu Cloud IAM keys: every request signed with ``bce-auth-v1``."""
+
+    access_key: SecretStr
+    secret_key: SecretStr
+    clock: Callable[[], float] = time.time
+    can_refresh = False
+
+    def cached(self) -> str:
+        """Nothing to fetch: the signature is made per request."""
+        return ""
+
+    def apply(self, request: HttpRequest, credential: str) -> HttpRequest:  # noqa: ARG002
+        """The request, signed now."""
+        return sign_request(request, self.access_key, self.secret_key, self.clock())
+
+
+@dataclass(frozen=True)
+class IamBearerAuth:
+    """v2 with Baidu Cloud IAM keys: a bearer token minted from them, cached."""
+
+    iam_url: str
+    access_key: SecretStr
+    secret_key: SecretStr
+    app_id: str | None = None
+    cache: TokenCache = TOKEN_CACHE
+    lifetime: int = BEARER_LIFETIME
+    clock: Callable[[], float] = time.time
+    can_refresh = True
+
+    @property
+    def key(self) -> str:
+        """Cache key: a hash, so the cache never holds the keys themselves."""
+        raw = "\0".join(
+            (
+                "iam-bearer",
+                self.iam_url,
+                self.access_key.get_secret_value(),
+                self.secret_key.get_secret_value(),
+            )
+        )
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def cached(self) -> str | None:
+        """The cached bearer token, or ``None`` when one must be minted."""
+        token = self.cache.get(self.key, self.clock())
+        return token.value if token else None
+
+    def token_request(self) -> HttpRequest:
+        """The signed request that mints a bearer token (its answer holds a secret)."""
+        request = HttpRequest(
+            f"{self.iam_url}{IAM_TOKEN_PATH}?expireInSeconds={self.lifetime}",
+            b"",
+            {"Accept": "application/json"},
+            "GET",
+        )
+        return sign_request(request, self.access_key, self.secret_key, self.clock())
+
+    def accept(self, status: int, body: bytes) -> str:
+        """Read the IAM answer, cache the token and return it.
+
+        Raises:
+            QianfanAuthenticationError: When IAM refuses the keys or the signature.
+            QianfanAPIError: For any other failure (retried when it is server trouble).
+        """
+        try:
+            data = json.loads(body) if body.strip() else None
+        except ValueError:
+            data = None
+        if status == 200 and isinstance(data, dict) and data.get("token"):
+            now = self.clock()
+            expires = _iso_seconds(data.get("expireTime")) or now + self.lifetime
+            lifetime = max(expires - now, 0.0)
+            token = AccessToken(str(data["token"]), now + lifetime - min(300.0, lifetime * 0.1))
+            self.cache.put(self.key, token)
+            return token.value
+        raise _iam_error(status, data)
+
+    def invalidate(self, stale: str | None) -> None:
+        """Drop the rejected token so the next call mints a new one."""
+        self.cache.invalidate(self.key, stale)
+
+    def apply(self, request: HttpRequest, credential: str) -> HttpRequest:
+        """The request with ``Authorization: Bearer`` (and ``appid``)."""
+        headers = {**request.headers, "Authorization": f"Bearer {credential}"}
+        if self.app_id:
+            headers["appid"] = self.app_id
+        return HttpRequest(request.url, request.body, headers, request.method)
+
+
+def _iso_seconds(value: object) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _iam_error(status: int, data: object) -> QianfanError:
+    # Never quote a token answer; IAM error answers hold a code and a message.
+    code = str(data.get("code")) if isinstance(data, dict) and data.get("code") else None
+    text = str(data.get("message") or "") if isinstance(data, dict) else ""
+    if status in (401, 403):
+        return QianfanAuthenticationError(
+            f"Baidu IAM refused to mint a bearer token ({code or status}: {text or 'no detail'})",
+            code=code,
+            status=status,
+            hint=(
+                "Check QIANFAN_ACCESS_KEY / QIANFAN_SECRET_KEY (qianfan_access_key / "
+                "qianfan_secret_key: the IAM keys of your Baidu Cloud account), and the "
+                "machine's clock (signatures carry the time)."
+            ),
+        )
+    if status == 200:
+        return unusable_answer(
+            "a bearer-token answer that holds no token (not shown: it may hold credentials)",
+            None,
+        )
+    return QianfanAPIError(
+        f"Baidu IAM could not mint a bearer token (HTTP {status}"
+        f"{f', {code}' if code else ''}{f': {text}' if text else ''})",
+        code=code,
+        status=status,
+        retryable=status >= 500 or status == 429,
+    )
+
+
+TokenAuth = OAuthTokenAuth | IamBearerAuth
+"""Credentials that need a token fetched (and refreshed) first."""
+
+Auth = BearerAuth | OAuthTokenAuth | IamSignAuth | IamBearerAuth
 
 
 def _token_error(status: int, data: object, body: bytes) -> QianfanError:

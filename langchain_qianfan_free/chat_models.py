@@ -37,7 +37,16 @@ from pydantic import (
 
 from langchain_qianfan_free import catalogue, protocol_v1, protocol_v2
 from langchain_qianfan_free._version import __version__
-from langchain_qianfan_free.auth import Auth, BearerAuth, OAuthTokenAuth, choose_version
+from langchain_qianfan_free.auth import (
+    DEFAULT_IAM_URL,
+    Auth,
+    BearerAuth,
+    CredentialKind,
+    IamBearerAuth,
+    IamSignAuth,
+    OAuthTokenAuth,
+    choose_credentials,
+)
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 from langchain_qianfan_free.messages import to_conversation
 from langchain_qianfan_free.params import PARAM_NAMES, check_value, resolve_params
@@ -204,6 +213,24 @@ class ChatQianfan(BaseChatModel):
     )
     """v1 application Secret Key (``client_secret``); env ``QIANFAN_SK``."""
 
+    qianfan_access_key: SecretStr | None = Field(
+        default_factory=secret_from_env("QIANFAN_ACCESS_KEY", default=None), validate_default=True
+    )
+    """Baidu Cloud IAM Access Key (AK); env ``QIANFAN_ACCESS_KEY``. With the Secret Key it
+    signs v1 requests (``bce-auth-v1``) or mints v2 bearer tokens."""
+
+    qianfan_secret_key: SecretStr | None = Field(
+        default_factory=secret_from_env("QIANFAN_SECRET_KEY", default=None), validate_default=True
+    )
+    """Baidu Cloud IAM Secret Key (SK); env ``QIANFAN_SECRET_KEY``."""
+
+    iam_base_url: str | None = Field(
+        default_factory=from_env("QIANFAN_IAM_BASE_URL", default=None), validate_default=True
+    )
+    """Where v2 bearer tokens are minted from IAM keys; env ``QIANFAN_IAM_BASE_URL``.
+    Default: ``base_url`` when that is set (e.g. the emulator), else
+    ``https://iam.bj.baidubce.com``."""
+
     base_url: str | None = Field(
         default_factory=from_env("QIANFAN_BASE_URL", default=None), validate_default=True
     )
@@ -284,7 +311,14 @@ class ChatQianfan(BaseChatModel):
         check_value(info.field_name, value, catalogue.lookup(info.data.get("model") or ""))
         return value
 
-    @field_validator("api_key", "qianfan_ak", "qianfan_sk", mode="before")
+    @field_validator(
+        "api_key",
+        "qianfan_ak",
+        "qianfan_sk",
+        "qianfan_access_key",
+        "qianfan_secret_key",
+        mode="before",
+    )
     @classmethod
     def _clean_secret(cls, value: Any, info: ValidationInfo) -> Any:
         """Strip stray whitespace (keys pasted or read from files); empty means unset."""
@@ -323,6 +357,20 @@ class ChatQianfan(BaseChatModel):
         if not value.strip():
             raise ValueError("model must name a model, e.g. model='ernie-speed-8k'.")
         return value.strip()
+
+    @field_validator("iam_base_url")
+    @classmethod
+    def _normalize_iam_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ValueError(
+                f"iam_base_url={value!r} must be an http:// or https:// host root such as "
+                "https://iam.bj.baidubce.com (set iam_base_url or QIANFAN_IAM_BASE_URL)."
+            )
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -392,6 +440,8 @@ class ChatQianfan(BaseChatModel):
             "api_key": "QIANFAN_API_KEY",
             "qianfan_ak": "QIANFAN_AK",
             "qianfan_sk": "QIANFAN_SK",
+            "qianfan_access_key": "QIANFAN_ACCESS_KEY",
+            "qianfan_secret_key": "QIANFAN_SECRET_KEY",
         }
 
     @classmethod
@@ -628,8 +678,11 @@ class ChatQianfan(BaseChatModel):
             )
         model = str(kwargs.pop("model", None) or self.model).strip()
         spec = catalogue.lookup(model)
-        version = choose_version(
-            self.api_version, has_api_key=self.api_key is not None, has_ak_sk=self._has_ak_sk()
+        version, credentials = choose_credentials(
+            self.api_version,
+            has_api_key=self.api_key is not None,
+            has_ak_sk=self._has_ak_sk(),
+            has_iam_keys=self._has_iam_keys(),
         )
         tools = tool_setup(
             kwargs.pop("tools", None),
@@ -667,7 +720,8 @@ class ChatQianfan(BaseChatModel):
         request = proto.chat_request(
             base_url, model, spec, self.endpoint, conversation, params, stream=stream, tools=tools
         )
-        call = Call(proto, request, self._auth(version, base_url), self.timeout, self.max_retries)
+        auth = self._auth(version, credentials, base_url)
+        call = Call(proto, request, auth, self.timeout, self.max_retries)
         model_name = (spec.v2_id or spec.display_name) if spec else model
         return call, ResultContext(model_name, version, params.stops, tools)
 
@@ -682,16 +736,43 @@ class ChatQianfan(BaseChatModel):
             )
         return self.qianfan_ak is not None
 
-    def _auth(self, version: str, base_url: str) -> Auth:
+    def _has_iam_keys(self) -> bool:
+        if (self.qianfan_access_key is None) != (self.qianfan_secret_key is None):
+            missing = (
+                "qianfan_secret_key (QIANFAN_SECRET_KEY)"
+                if self.qianfan_secret_key is None
+                else "qianfan_access_key (QIANFAN_ACCESS_KEY)"
+            )
+            raise QianfanInvalidRequestError(
+                f"IAM credentials are incomplete: {missing} is not set. Set both the "
+                "Access Key and the Secret Key of your Baidu Cloud account."
+            )
+        return self.qianfan_access_key is not None
+
+    def _auth(self, version: str, credentials: CredentialKind, base_url: str) -> Auth:
         if version == "v2":
-            assert self.api_key is not None  # noqa: S101 (choose_version checked it)
-            return BearerAuth(self.api_key, self.app_id)
+            if credentials == "api_key":
+                assert self.api_key is not None  # noqa: S101 (choose_credentials checked)
+                return BearerAuth(self.api_key, self.app_id)
+            assert self.qianfan_access_key is not None  # noqa: S101
+            assert self.qianfan_secret_key is not None  # noqa: S101
+            iam_url = self.iam_base_url or self.base_url or DEFAULT_IAM_URL
+            return IamBearerAuth(
+                iam_url.removesuffix("/v2"),
+                self.qianfan_access_key,
+                self.qianfan_secret_key,
+                self.app_id,
+            )
         if "app_id" in self.model_fields_set and self.app_id:
             raise QianfanInvalidRequestError(
                 "app_id is a v2 setting (the appid header); the v1 API has no app id. "
-                "Remove app_id or use api_version='v2' with an API key."
+                "Remove app_id or use api_version='v2'."
             )
-        assert self.qianfan_ak is not None  # noqa: S101 (choose_version checked it)
+        if credentials == "iam_keys":
+            assert self.qianfan_access_key is not None  # noqa: S101
+            assert self.qianfan_secret_key is not None  # noqa: S101
+            return IamSignAuth(self.qianfan_access_key, self.qianfan_secret_key)
+        assert self.qianfan_ak is not None  # noqa: S101 (choose_credentials checked it)
         assert self.qianfan_sk is not None  # noqa: S101
         return OAuthTokenAuth(base_url, self.qianfan_ak, self.qianfan_sk)
 

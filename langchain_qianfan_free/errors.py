@@ -70,8 +70,9 @@ _SECRET_JSON = re.compile(
 _V2_KEY = re.compile(r"\b(bce-v3/)([^\s'\",]+)")
 REDACTED = "***"
 
-TOKEN_ERROR_CODES = frozenset({100, 110, 111})
-"""v1 codes that mean the access token is missing, invalid or expired: refresh, resend once."""
+TOKEN_ERROR_CODES: frozenset[int | str] = frozenset({100, 110, 111, "invalid_iam_token"})
+"""Codes that mean a fetched token (v1 access token, v2 bearer minted from IAM keys) is
+missing, invalid or expired: refresh it and resend once (API keys are never refreshed)."""
 
 
 def redact(text: str) -> str:

@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Mapping
 from enum import Enum
 
-from langchain_qianfan_free.auth import Auth, OAuthTokenAuth
+from langchain_qianfan_free.auth import Auth, IamBearerAuth, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     TOKEN_ERROR_CODES,
     QianfanAuthenticationError,
@@ -132,7 +132,7 @@ class Attempts:
             can_refresh=self._auth.can_refresh and not self._refreshed,
         )
         if action is Action.REFRESH_TOKEN:
-            assert isinstance(self._auth, OAuthTokenAuth)  # noqa: S101 (can_refresh)
+            assert isinstance(self._auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101
             self._auth.invalidate(self.credential)
             self._refreshed = True
             return 0.0

@@ -36,7 +36,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from langchain_qianfan_free import retry
-from langchain_qianfan_free.auth import Auth, FetchAbandoned, OAuthTokenAuth
+from langchain_qianfan_free.auth import (
+    Auth,
+    FetchAbandoned,
+    IamBearerAuth,
+    OAuthTokenAuth,
+    TokenAuth,
+)
 from langchain_qianfan_free.errors import (
     QianfanConnectionError,
     QianfanError,
@@ -151,9 +157,7 @@ class SyncTransport:
                     # _EnvProxies): the CA bundle here, proxies per host.
                     session.trust_env = False
                     session.verify = env_ca_bundle() or True
-                    adapter = HTTPAdapter(
-                        pool_connections=4, pool_maxsize=_SYNC_POOL_SIZE
-                    )
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_SYNC_POOL_SIZE)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
                     self._session = session
@@ -215,7 +219,7 @@ class SyncTransport:
         auth = call.auth
         credential = auth.cached()
         if credential is None:
-            assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
+            assert isinstance(auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101 (others: no fetch)
             credential = self._fetch_token(auth, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
@@ -224,7 +228,7 @@ class SyncTransport:
     # them into a redacted QianfanError raised *outside* the except block, so the
     # original is not even reachable through __context__.
 
-    def _fetch_token(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+    def _fetch_token(self, auth: TokenAuth, timeout: float | None) -> str:
         """The token: fetched here, or by whoever in the process is fetching it already."""
         while True:
             flight, mine = auth.cache.board(auth.key)
@@ -253,7 +257,7 @@ class SyncTransport:
             finally:
                 auth.cache.land(auth.key, flight, outcome)
 
-    def _fetch_directly(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+    def _fetch_directly(self, auth: TokenAuth, timeout: float | None) -> str:
         status, _, body = self._send(auth.token_request(), timeout)
         return auth.accept(status, body)
 
@@ -434,12 +438,12 @@ class AsyncTransport:
         auth = call.auth
         credential = auth.cached()
         if credential is None:
-            assert isinstance(auth, OAuthTokenAuth)  # noqa: S101 (bearer always cached)
+            assert isinstance(auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101 (others: no fetch)
             credential = await self._fetch_token(auth, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
 
-    async def _fetch_token(self, auth: OAuthTokenAuth, timeout: float | None) -> str:
+    async def _fetch_token(self, auth: TokenAuth, timeout: float | None) -> str:
         """The token: fetched here, or by whoever in the process is fetching it already."""
         while True:
             flight, mine = auth.cache.board(auth.key)

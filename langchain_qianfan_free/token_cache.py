@@ -1,0 +1,116 @@
+"""The process-wide cache of short-lived credentials, and one fetch per credential.
+
+v1 access tokens (OAuth) and v2 bearer tokens minted from IAM keys live in
+:data:`TOKEN_CACHE`, the package's one piece of process-wide state: one token per
+credential (keyed by a hash, never the keys themselves), reused by every model,
+thread and task until shortly before it expires, and fetched once however many
+callers need it at the same moment, from any thread or event loop, sync or async
+(:meth:`TokenCache.board`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+__all__ = ["TOKEN_CACHE", "AccessToken", "FetchAbandoned", "Flight", "TokenCache"]
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A v1 access token and when to stop using it (``time.time()`` seconds)."""
+
+    value: str
+    refresh_at: float
+
+    def __repr__(self) -> str:
+        return f"AccessToken(value='***', refresh_at={self.refresh_at:.0f})"
+
+
+class Flight(Future[str]):
+    """One token fetch in progress; others wait on it.
+
+    It is marked running at once, so a waiter's cancellation never cancels it.
+
+    Attributes:
+        owner: The thread that does the fetch (a sync call made on that thread, e.g.
+            inside the event loop that is fetching, must not wait for it).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owner = threading.get_ident()
+        self.set_running_or_notify_cancel()
+
+
+class TokenCache:
+    """Process-wide store of v1 access tokens, keyed by a hash of the credentials."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[str, AccessToken] = {}
+        self._flights: dict[str, Flight] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, now: float | None = None) -> AccessToken | None:
+        """The cached token, if it is still good to use."""
+        token = self._tokens.get(key)
+        if token is not None and (time.time() if now is None else now) < token.refresh_at:
+            return token
+        return None
+
+    def put(self, key: str, token: AccessToken) -> None:
+        """Store a freshly fetched token."""
+        self._tokens[key] = token
+
+    def invalidate(self, key: str, stale: str | None) -> None:
+        """Forget the token the server rejected, unless another caller replaced it."""
+        with self._guard:
+            current = self._tokens.get(key)
+            if current is not None and (stale is None or current.value == stale):
+                del self._tokens[key]
+
+    def clear(self) -> None:
+        """Forget every token (for tests and credential rotation)."""
+        with self._guard:
+            self._tokens.clear()
+
+    def board(self, key: str) -> tuple[Flight, bool]:
+        """Join the fetch of ``key``'s token that is in flight, or start one.
+
+        One fetch per credential is in flight in the whole process, whichever
+        threads, event loops, sync or async callers need the token at once.
+
+        Returns:
+            The fetch's future, and whether the caller must do the fetch (and then
+            :meth:`land` it); the others wait on the future (``.result()``, or
+            ``await asyncio.wrap_future(...)`` from any event loop).
+        """
+        with self._guard:
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = Flight()
+            self._flights[key] = flight
+            return flight, True
+
+    def land(self, key: str, flight: Flight, token: str | BaseException) -> None:
+        """End a fetch started by :meth:`board`: its token, or why it failed."""
+        with self._guard:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+        if flight.done():  # pragma: no cover (a Flight cannot be cancelled)
+            return
+        if isinstance(token, BaseException):
+            flight.set_exception(token)
+        else:
+            flight.set_result(token)
+
+
+class FetchAbandoned(Exception):  # noqa: N818 (a signal, not an error shown to users)
+    """The caller fetching a token was interrupted; waiters should fetch themselves."""
+
+
+TOKEN_CACHE = TokenCache()
+"""The process-wide v1 access-token cache (see the module docstring)."""
