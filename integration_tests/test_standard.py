@@ -17,6 +17,7 @@ from .conftest import model_params
 
 class _Standard(ChatModelIntegrationTests):
     protocol = "v2"
+    iam = False
 
     @property
     def chat_model_class(self) -> type[ChatQianfan]:
@@ -24,7 +25,8 @@ class _Standard(ChatModelIntegrationTests):
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "ernie-speed-8k", "max_retries": 3, **model_params(self.protocol)}
+        params = model_params(self.protocol, iam=self.iam)
+        return {"model": "ernie-speed-8k", "max_retries": 3, **params}
 
     @property
     def model_override_value(self) -> str:
@@ -57,3 +59,17 @@ class TestChatQianfanV2(_Standard):
 
 class TestChatQianfanV1(_Standard):
     protocol = "v1"
+
+
+class TestChatQianfanV1SignedWithIamKeys(_Standard):
+    """v1, every request signed with bce-auth-v1 from Baidu Cloud IAM keys."""
+
+    protocol = "v1"
+    iam = True
+
+
+class TestChatQianfanV2BearerFromIamKeys(_Standard):
+    """v2, with a bearer token minted from Baidu Cloud IAM keys."""
+
+    protocol = "v2"
+    iam = True

@@ -374,13 +374,28 @@ def _iso_seconds(value: object) -> float | None:
         return None
 
 
+_IAM_AUTH_CODES = frozenset(
+    {
+        "SignatureDoesNotMatch",
+        "InvalidAccessKeyId",
+        "RequestExpired",
+        "InvalidHTTPAuthHeader",
+        "AccessDenied",
+        "InvalidSessionToken",
+    }
+)
+
+
 def _iam_error(status: int, data: object) -> QianfanError:
     # Never quote a token answer; IAM error answers hold a code and a message.
     code = str(data.get("code")) if isinstance(data, dict) and data.get("code") else None
     text = str(data.get("message") or "") if isinstance(data, dict) else ""
-    if status in (401, 403):
+    # BCE answers signature problems with 400 or 403 depending on the service: the
+    # code says what happened.
+    if status in (401, 403) or code in _IAM_AUTH_CODES:
         return QianfanAuthenticationError(
-            f"Baidu IAM refused to mint a bearer token ({code or status}: {text or 'no detail'})",
+            "Baidu IAM refused the request for a v2 token "
+            f"({code or status}: {text or 'no detail'})",
             code=code,
             status=status,
             hint=(
@@ -391,11 +406,11 @@ def _iam_error(status: int, data: object) -> QianfanError:
         )
     if status == 200:
         return unusable_answer(
-            "a bearer-token answer that holds no token (not shown: it may hold credentials)",
+            "an IAM token answer that holds no token (not shown: it may hold credentials)",
             None,
         )
     return QianfanAPIError(
-        f"Baidu IAM could not mint a bearer token (HTTP {status}"
+        f"Baidu IAM could not issue a v2 token (HTTP {status}"
         f"{f', {code}' if code else ''}{f': {text}' if text else ''})",
         code=code,
         status=status,

@@ -250,7 +250,8 @@ _TABLE: dict[tuple[str, int | str], _Rule] = {
     ("v1", 14): _Rule(
         QianfanAuthenticationError,
         False,
-        "IAM authentication failed: check the Access Key / Secret Key.",
+        "IAM authentication failed: check QIANFAN_ACCESS_KEY / QIANFAN_SECRET_KEY (the IAM keys) "
+        "and the machine's clock (signatures carry the time).",
     ),
     ("v1", 15): _Rule(QianfanAPIError, True, _HINT_SERVER),
     ("v1", 17): _Rule(QianfanQuotaExceededError, False, _HINT_QUOTA),

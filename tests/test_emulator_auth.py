@@ -47,7 +47,10 @@ def test_v1_access_token_errors(
     assert (answer["error_code"], answer["error_msg"]) == (code, message)
 
 
-def test_v1_iam_signed_requests_are_not_verified_yet(qianfan_emulator: QianfanEmulator) -> None:
+def test_v1_iam_mode_with_an_unknown_access_key_answers_14(
+    qianfan_emulator: QianfanEmulator,
+) -> None:
+    # Authorization + x-bce-date: IAM mode (signatures are covered in test_emulator_iam.py).
     headers = {
         "Authorization": "bce-auth-v1/ak/2024-05-21T08:00:00Z/1800/host/abc",
         "x-bce-date": "2024-05-21T08:00:00Z",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -27,6 +28,13 @@ def test_defaults() -> None:
     assert config.unsafe_output_words == ("EMULATOR_UNSAFE_OUTPUT",)
     assert config.stream_chunk_chars == 6
     assert config.rate_window == 60.0
+    assert (emu.iam_ak, emu.iam_sk) == ("emulator-iam-access-key", "emulator-iam-secret-key")
+    assert (
+        emu.iam_ak,
+        emu.iam_sk,
+    ) == (QianfanEmulator.DEFAULT_IAM_AK, QianfanEmulator.DEFAULT_IAM_SK)
+    assert config.iam_clock_skew == 300.0
+    assert config.clock is time.time
 
 
 @pytest.mark.parametrize(
@@ -44,6 +52,13 @@ def test_defaults() -> None:
         pytest.param({"rate_window": float("nan")}, id="nan-window"),
         pytest.param({"stream_chunk_chars": 0}, id="zero-chunk"),
         pytest.param({"custom_models": {"x": "no-such-model"}}, id="unknown-base-model"),
+        pytest.param({"iam_credentials": {}}, id="no-iam-credentials"),
+        pytest.param({"iam_credentials": {"ak": ""}}, id="empty-iam-secret"),
+        pytest.param({"iam_credentials": {"a/k": "sk"}}, id="slash-in-iam-ak"),
+        pytest.param({"iam_credentials": {" ak": "sk"}}, id="space-around-iam-ak"),
+        pytest.param({"iam_clock_skew": -1}, id="negative-skew"),
+        pytest.param({"iam_clock_skew": float("nan")}, id="nan-skew"),
+        pytest.param({"clock": 12.0}, id="clock-not-callable"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, Any]) -> None:
@@ -53,7 +68,12 @@ def test_bad_options_are_refused(options: dict[str, Any]) -> None:
 
 def test_config_repr_hides_secrets() -> None:
     text = repr(
-        EmulatorConfig.build(credentials={"ak-visible": "sk-hidden"}, api_keys=["key-hidden"])
+        EmulatorConfig.build(
+            credentials={"ak-visible": "sk-hidden"},
+            api_keys=["key-hidden"],
+            iam_credentials={"iam-ak": "iam-sk-hidden"},
+        )
     )
     assert "sk-hidden" not in text
     assert "key-hidden" not in text
+    assert "iam-sk-hidden" not in text

@@ -61,7 +61,8 @@ def test_port_in_use_is_reported() -> None:
 def test_repr_shows_no_secrets(qianfan_emulator: QianfanEmulator) -> None:
     text = repr(qianfan_emulator)
     assert qianfan_emulator.url in text
-    for secret in (qianfan_emulator.sk, qianfan_emulator.api_key, "emulator-secret"):
+    secrets = (qianfan_emulator.sk, qianfan_emulator.api_key, qianfan_emulator.iam_sk)
+    for secret in (*secrets, "emulator-secret"):
         assert secret not in text
     assert "stopped" in repr(QianfanEmulator())
 
@@ -74,6 +75,7 @@ def test_urls(qianfan_emulator: QianfanEmulator) -> None:
     )
     assert qianfan_emulator.v2_base_url == base + "/v2"
     assert qianfan_emulator.v2_chat_url == base + "/v2/chat/completions"
+    assert qianfan_emulator.bearer_token_url == base + "/v1/BCE-BEARER/token"
 
 
 def test_concurrent_requests(qianfan_emulator: QianfanEmulator) -> None:

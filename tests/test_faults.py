@@ -47,7 +47,7 @@ def chats(emu: Any, protocol: str) -> int:
 
 def secrets_of(emu: Any) -> list[str]:
     """Everything secret the emulator knows: keys and every access token it issued."""
-    found = [emu.api_key, emu.ak, emu.sk]
+    found = [emu.api_key, emu.ak, emu.sk, emu.iam_sk]
     for request in emu.requests:
         token = request.query.get("access_token")
         if token:

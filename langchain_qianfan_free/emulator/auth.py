@@ -4,8 +4,11 @@ Each function returns the caller's credential id (the rate-limit key) or the
 :class:`~langchain_qianfan_free.emulator.errors.EmulatedError` to answer.
 
 IAM signing (reference §6) is a seam: :data:`IamVerifier` is the function that
-checks a ``bce-auth-v1`` request. The default, :func:`reject_iam`, answers every
-signed request with 14 ``IAM Certification failed``; real verification plugs in here.
+checks a ``bce-auth-v1`` request. The emulator plugs in
+:class:`~langchain_qianfan_free.emulator.iam.SignatureVerifier`; :func:`reject_iam`
+(the default of :func:`authenticate_v1`) answers every signed request with 14.
+v2 accepts the configured API keys and the bearer tokens minted by the emulator's
+IAM endpoint (:mod:`~langchain_qianfan_free.emulator.bearer`).
 """
 
 from __future__ import annotations
@@ -27,19 +30,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SignedRequest:
-    """What an IAM verifier needs from a request (the body is not signed).
+    """What authentication needs from a request.
 
     Attributes:
         method: HTTP method.
-        path: Raw URL path.
-        query: Query parameters.
+        path: URL path as received, percent-decoded once.
+        query: Query parameters (last value wins), decoded.
         headers: Request headers (case-insensitive mapping).
+        query_pairs: Every query parameter in order, decoded, repeats kept (what a
+            signature covers).
+        body: Raw body; not signed, only checked against a signed ``content-md5``.
     """
 
     method: str
     path: str
     query: Mapping[str, str]
     headers: Mapping[str, str]
+    query_pairs: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
 
 
 #: Checks a ``bce-auth-v1`` signed request: the caller's id, or the error to answer.
@@ -70,18 +78,30 @@ def authenticate_v1(
 
 
 def authenticate_v2(
-    headers: Mapping[str, str], api_keys: Collection[str], app_ids: Collection[str]
+    headers: Mapping[str, str],
+    api_keys: Collection[str],
+    app_ids: Collection[str],
+    bearer_token_valid: Callable[[str], bool] | None = None,
 ) -> str | EmulatedError:
     """Authenticate a v2 request: ``Authorization: Bearer <key>`` and optional ``appid``.
 
+    Args:
+        headers: Request headers.
+        api_keys: Configured API keys.
+        app_ids: Configured ``appid`` values.
+        bearer_token_valid: Whether a credential is a minted bearer token still alive.
+
     Returns:
-        The API key, or 401 ``invalid_iam_token`` (missing/unknown key) or 401
-        ``invalid_appid`` (an ``appid`` header that is not configured).
+        The API key or bearer token, or 401 ``invalid_iam_token`` (missing, unknown or
+        expired credential) or 401 ``invalid_appid`` (an ``appid`` header that is not
+        configured).
     """
     scheme, _, key = headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or key.strip() not in api_keys:
+    key = key.strip()
+    known = key in api_keys or (bearer_token_valid is not None and bearer_token_valid(key))
+    if scheme.lower() != "bearer" or not key or not known:
         return qianfan_error(14)  # translates to 401 invalid_iam_token
     app_id = headers.get("appid")
     if app_id is not None and app_id not in app_ids:
         return v2_only_error(401, "invalid_appid", "No permission to use the appid", v1_code=6)
-    return key.strip()
+    return key

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = [
     "DEFAULT_AK",
     "DEFAULT_API_KEY",
     "DEFAULT_APP_ID",
+    "DEFAULT_IAM_AK",
+    "DEFAULT_IAM_SK",
     "DEFAULT_SK",
     "EmulatorConfig",
 ]
@@ -21,6 +25,10 @@ DEFAULT_APP_ID = "app-emulator"
 DEFAULT_AK = "emulator-api-key"
 #: The v1 Secret Key (OAuth ``client_secret``) accepted by default.
 DEFAULT_SK = "emulator-secret-key"
+#: The Baidu Cloud IAM Access Key (``bce-auth-v1`` signatures) accepted by default.
+DEFAULT_IAM_AK = "emulator-iam-access-key"
+#: The IAM Secret Key of :data:`DEFAULT_IAM_AK`.
+DEFAULT_IAM_SK = "emulator-iam-secret-key"
 
 
 def _strings(name: str, values: Iterable[str]) -> tuple[str, ...]:
@@ -30,6 +38,19 @@ def _strings(name: str, values: Iterable[str]) -> tuple[str, ...]:
     if not found or not all(isinstance(value, str) and value for value in found):
         raise ValueError(f"{name} must hold at least one non-empty string")
     return found
+
+
+def _check_iam_credentials(credentials: Mapping[str, str]) -> None:
+    _strings("iam_credentials", credentials.keys())
+    for access_key, secret in credentials.items():
+        # The AK is one "/"-separated field of the Authorization header.
+        if "/" in access_key or access_key != access_key.strip():
+            raise ValueError(
+                f"iam_credentials: the Access Key {access_key!r} must not contain '/' "
+                "or surrounding whitespace"
+            )
+        if not isinstance(secret, str) or not secret:
+            raise ValueError("iam_credentials: every Secret Key must be a non-empty string")
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,13 @@ class EmulatorConfig:
         api_keys: Valid v2 bearer keys (the first is ``emulator.api_key``).
         app_ids: Valid ``appid`` header values (the first is ``emulator.app_id``).
         credentials: v1 API Key → Secret Key pairs for the OAuth token endpoint.
+        iam_credentials: Baidu Cloud IAM Access Key → Secret Key pairs, for
+            ``bce-auth-v1`` signed v1 requests and the bearer-token endpoint.
+        iam_clock_skew: How many seconds a signature's timestamp may lie in the future
+            (a client clock running ahead) before it is refused.
+        clock: Wall-clock time source (seconds since the epoch) for access-token,
+            bearer-token and signature lifetimes and ``created``; tests inject one to
+            move time without sleeping (rate windows keep a monotonic clock).
         token_ttl: Access-token lifetime in seconds (``expires_in``).
         rpm: Requests per minute per (credential, model).
         tpm: Tokens per minute per (credential, model).
@@ -63,6 +91,11 @@ class EmulatorConfig:
     credentials: Mapping[str, str] = field(
         default_factory=lambda: {DEFAULT_AK: DEFAULT_SK}, repr=False
     )
+    iam_credentials: Mapping[str, str] = field(
+        default_factory=lambda: {DEFAULT_IAM_AK: DEFAULT_IAM_SK}, repr=False
+    )
+    iam_clock_skew: float = 300.0
+    clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
     token_ttl: int = 2592000
     rpm: int = 300
     tpm: int = 300000
@@ -79,6 +112,11 @@ class EmulatorConfig:
         _strings("credentials", self.credentials.keys())
         if not all(isinstance(secret, str) and secret for secret in self.credentials.values()):
             raise ValueError("credentials: every Secret Key must be a non-empty string")
+        _check_iam_credentials(self.iam_credentials)
+        if not (self.iam_clock_skew >= 0 and math.isfinite(self.iam_clock_skew)):
+            raise ValueError(f"iam_clock_skew must be >= 0 seconds, got {self.iam_clock_skew}")
+        if not callable(self.clock):
+            raise TypeError("clock must be a callable returning seconds since the epoch")
         for name in ("token_ttl", "port"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
@@ -97,6 +135,9 @@ class EmulatorConfig:
         api_keys: Iterable[str] | None = None,
         app_ids: Iterable[str] | None = None,
         credentials: Mapping[str, str] | None = None,
+        iam_credentials: Mapping[str, str] | None = None,
+        iam_clock_skew: float = 300.0,
+        clock: Callable[[], float] | None = None,
         token_ttl: int = 2592000,
         rpm: int = 300,
         tpm: int = 300000,
@@ -120,6 +161,13 @@ class EmulatorConfig:
             api_keys=_strings("api_keys", api_keys) if api_keys is not None else (DEFAULT_API_KEY,),
             app_ids=_strings("app_ids", app_ids) if app_ids is not None else (DEFAULT_APP_ID,),
             credentials=dict(credentials) if credentials is not None else {DEFAULT_AK: DEFAULT_SK},
+            iam_credentials=(
+                dict(iam_credentials)
+                if iam_credentials is not None
+                else {DEFAULT_IAM_AK: DEFAULT_IAM_SK}
+            ),
+            iam_clock_skew=iam_clock_skew,
+            clock=clock if clock is not None else time.time,
             token_ttl=token_ttl,
             rpm=rpm,
             tpm=tpm,

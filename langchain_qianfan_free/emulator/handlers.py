@@ -11,10 +11,10 @@ authenticating do not take a queued fault.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
@@ -25,8 +25,10 @@ from langchain_qianfan_free.emulator.auth import (
     authenticate_v2,
     reject_iam,
 )
+from langchain_qianfan_free.emulator.bearer import BEARER_TOKEN_PATH, BearerTokenStore
 from langchain_qianfan_free.emulator.config import EmulatorConfig
 from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator.iam import SignatureVerifier
 from langchain_qianfan_free.emulator.ids import IdSource
 from langchain_qianfan_free.emulator.models import ModelRegistry
 from langchain_qianfan_free.emulator.ratelimit import RateLimiter, RateStatus
@@ -74,6 +76,7 @@ class EmulatorState:
         models: Served models and their limits.
         ids: Id source.
         tokens: v1 OAuth tokens.
+        bearer: IAM bearer tokens minted for v2 (and their endpoint's verifier).
         scenario: Queued faults and replies.
         log: Received requests.
         limiter: RPM/TPM windows.
@@ -84,6 +87,7 @@ class EmulatorState:
     models: ModelRegistry
     ids: IdSource
     tokens: TokenStore
+    bearer: BearerTokenStore
     scenario: Scenario = field(default_factory=Scenario)
     log: RequestLog = field(default_factory=RequestLog)
     limiter: RateLimiter = field(init=False)
@@ -94,13 +98,22 @@ class EmulatorState:
 
     @classmethod
     def from_config(cls, config: EmulatorConfig) -> EmulatorState:
-        """Fresh state for ``config``."""
+        """Fresh state for ``config``.
+
+        Token, bearer-token and signature lifetimes and ``created`` read
+        ``config.clock``; rate-limit windows keep a monotonic clock.
+        """
         ids = IdSource(config.seed)
+        signatures = SignatureVerifier(
+            config.iam_credentials, clock=config.clock, max_skew=config.iam_clock_skew
+        )
         return cls(
             config=config,
             models=ModelRegistry(config.custom_models),
             ids=ids,
-            tokens=TokenStore(config.credentials, config.token_ttl, ids),
+            tokens=TokenStore(config.credentials, config.token_ttl, ids, clock=config.clock),
+            bearer=BearerTokenStore(signatures, ids, config.clock),
+            iam=signatures,
         )
 
 
@@ -110,10 +123,11 @@ _V2 = V2Wire()
 
 
 def build_app(state: EmulatorState) -> web.Application:
-    """The aiohttp application serving token, v1 and v2 routes over ``state``."""
+    """The aiohttp application serving token, IAM, v1 and v2 routes over ``state``."""
     app = web.Application(client_max_size=_MAX_BODY)
     app[STATE] = state
     app.router.add_route("*", TOKEN_PATH, _handle_token)
+    app.router.add_route("*", BEARER_TOKEN_PATH, _handle_bearer)
     app.router.add_route("*", V1_PREFIX + "/{tail:.*}", _handle_v1)
     app.router.add_route("*", V2_CHAT, _handle_v2)
     app.router.add_route("*", "/{tail:.*}", _handle_other)
@@ -155,6 +169,29 @@ async def _handle_token(request: web.Request) -> web.StreamResponse:
     return _json_response(status, data)
 
 
+async def _handle_bearer(request: web.Request) -> web.StreamResponse:
+    body = await _record(request, "iam")
+    state = request.app[STATE]
+    request_id = state.ids.request_id()
+    headers = {"x-bce-request-id": request_id}
+    if request.method != "GET":
+        error = {
+            "requestId": request_id,
+            "code": "MethodNotAllowed",
+            "message": "The specified method is not allowed against this resource.",
+        }
+        return _json_response(405, error, {**headers, "Allow": "GET"})
+    status, data = state.bearer.exchange(_signed_request(request, body), request_id)
+    return _json_response(status, data, headers)
+
+
+def _signed_request(request: web.Request, body: bytes) -> SignedRequest:
+    """What authentication reads: the path and query as sent, decoded once."""
+    path = unquote(request.raw_path.partition("?")[0])
+    pairs = tuple(parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True))
+    return SignedRequest(request.method, path, request.query, request.headers, pairs, body)
+
+
 async def _handle_other(request: web.Request) -> web.StreamResponse:
     await _record(request, "other")
     return web.Response(status=404, text="404: Not Found (Qianfan emulator)")
@@ -190,9 +227,7 @@ class _Call:
         return _json_response(http_status, data, self.headers(status))
 
     def signed(self) -> SignedRequest:
-        return SignedRequest(
-            self.request.method, self.request.path, self.request.query, self.request.headers
-        )
+        return _signed_request(self.request, self.body)
 
 
 async def _handle_v1(request: web.Request) -> web.StreamResponse:
@@ -215,7 +250,9 @@ async def _handle_v2(request: web.Request) -> web.StreamResponse:
     if request.method != "POST":
         return call.error(qianfan_error(336101))
     config = call.state.config
-    who = authenticate_v2(request.headers, config.api_keys, config.app_ids)
+    who = authenticate_v2(
+        request.headers, config.api_keys, config.app_ids, call.state.bearer.is_valid
+    )
     if isinstance(who, EmulatedError):
         return call.error(who)
     data = parse_body(call.body)
@@ -250,7 +287,8 @@ async def _answer(
     status = state.limiter.admit(call.rate_key, reply.prompt_tokens, reply.total_tokens)
     if status.exceeded:
         return call.error(qianfan_error(336501 if status.exceeded == "rpm" else 336502), status)
-    meta = AnswerMeta(call.answer_id, int(time.time()), checked.model, checked.include_usage)
+    created = int(state.config.clock())
+    meta = AnswerMeta(call.answer_id, created, checked.model, checked.include_usage)
     if not checked.stream:
         if isinstance(fault, DisconnectFault):
             return _drop(call.request)

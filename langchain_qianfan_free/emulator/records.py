@@ -10,7 +10,7 @@ from typing import Any, Literal
 __all__ = ["ProtocolName", "RecordedRequest", "RequestLog"]
 
 #: Which part of the API a request addressed.
-ProtocolName = Literal["v1", "v2", "token", "other"]
+ProtocolName = Literal["v1", "v2", "token", "iam", "other"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class RecordedRequest:
         body: Raw body bytes.
         json: The body parsed as JSON, or ``None`` when it is empty or not JSON.
         protocol: ``"v1"`` (wenxinworkshop routes), ``"v2"`` (``/v2/chat/completions``),
-            ``"token"`` (``/oauth/2.0/token``) or ``"other"``.
+            ``"token"`` (``/oauth/2.0/token``), ``"iam"`` (the IAM bearer-token
+            endpoint ``/v1/BCE-BEARER/token``) or ``"other"``.
         client: The client's ``host:port``; requests sent over one kept-alive
             connection share it (how tests see that a client pools connections).
     """

@@ -8,14 +8,17 @@ is safe to call from any thread while the server runs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, ClassVar
 
+from langchain_qianfan_free.emulator.bearer import BEARER_TOKEN_PATH, DEFAULT_BEARER_SECONDS
 from langchain_qianfan_free.emulator.config import (
     DEFAULT_AK,
     DEFAULT_API_KEY,
     DEFAULT_APP_ID,
+    DEFAULT_IAM_AK,
+    DEFAULT_IAM_SK,
     DEFAULT_SK,
     EmulatorConfig,
 )
@@ -47,9 +50,11 @@ __all__ = ["QianfanEmulator"]
 class QianfanEmulator:
     """A local stand-in for Baidu Qianfan's chat APIs (v1 wenxinworkshop and v2), for tests.
 
-    It serves, on one HTTP root: the OAuth token endpoint ``/oauth/2.0/token``, the v1
-    chat route ``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}`` and the v2 route
-    ``/v2/chat/completions``, validating requests and answering as documented. Replies
+    It serves, on one HTTP root: the OAuth token endpoint ``/oauth/2.0/token``, the IAM
+    bearer-token endpoint ``/v1/BCE-BEARER/token``, the v1 chat route
+    ``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/{endpoint}`` (access token or
+    ``bce-auth-v1`` signature) and the v2 route ``/v2/chat/completions`` (API key or
+    minted bearer token), validating requests and answering as documented. Replies
     are deterministic echoes unless scripted; requests with tools get a scripted model
     that calls them (natively on FC-capable models, or through the prompt-mode contract);
     faults are queued with ``queue_*``.
@@ -68,6 +73,14 @@ class QianfanEmulator:
         app_ids: Valid ``appid`` header values (the header may also be absent);
             default ``[DEFAULT_APP_ID]``.
         credentials: v1 API Key → Secret Key pairs; default ``{DEFAULT_AK: DEFAULT_SK}``.
+        iam_credentials: Baidu Cloud IAM Access Key → Secret Key pairs, for signed v1
+            requests and the bearer-token endpoint; default
+            ``{DEFAULT_IAM_AK: DEFAULT_IAM_SK}``.
+        iam_clock_skew: Seconds a signature timestamp may lie in the future (default
+            300).
+        clock: Wall-clock time source, seconds since the epoch (default
+            ``time.time``). Access-token, bearer-token and signature lifetimes and
+            ``created`` read it: a test moves time by changing what it returns.
         token_ttl: Lifetime of issued access tokens, seconds (default 30 days).
         rpm: Requests per minute per (credential, model), default 300.
         tpm: Tokens (input + output) per minute per (credential, model), default 300000.
@@ -93,6 +106,8 @@ class QianfanEmulator:
     DEFAULT_APP_ID: ClassVar[str] = DEFAULT_APP_ID
     DEFAULT_AK: ClassVar[str] = DEFAULT_AK
     DEFAULT_SK: ClassVar[str] = DEFAULT_SK
+    DEFAULT_IAM_AK: ClassVar[str] = DEFAULT_IAM_AK
+    DEFAULT_IAM_SK: ClassVar[str] = DEFAULT_IAM_SK
 
     def __init__(
         self,
@@ -102,6 +117,9 @@ class QianfanEmulator:
         api_keys: Iterable[str] | None = None,
         app_ids: Iterable[str] | None = None,
         credentials: Mapping[str, str] | None = None,
+        iam_credentials: Mapping[str, str] | None = None,
+        iam_clock_skew: float = 300.0,
+        clock: Callable[[], float] | None = None,
         token_ttl: int = 2592000,
         rpm: int = 300,
         tpm: int = 300000,
@@ -118,6 +136,9 @@ class QianfanEmulator:
             api_keys=api_keys,
             app_ids=app_ids,
             credentials=credentials,
+            iam_credentials=iam_credentials,
+            iam_clock_skew=iam_clock_skew,
+            clock=clock,
             token_ttl=token_ttl,
             rpm=rpm,
             tpm=tpm,
@@ -205,6 +226,11 @@ class QianfanEmulator:
         """The v1 OAuth token endpoint, ``{url}/oauth/2.0/token``."""
         return self.url + TOKEN_PATH
 
+    @property
+    def bearer_token_url(self) -> str:
+        """The IAM bearer-token endpoint, ``{url}/v1/BCE-BEARER/token`` (sign requests to it)."""
+        return self.url + BEARER_TOKEN_PATH
+
     def v1_chat_url(self, endpoint: str = "ernie_speed") -> str:
         """The v1 chat URL of ``endpoint`` (without ``?access_token=``)."""
         return f"{self.url}{V1_PREFIX}/chat/{endpoint}"
@@ -238,6 +264,36 @@ class QianfanEmulator:
     def sk(self) -> str:
         """The Secret Key of :attr:`ak`."""
         return self.config.credentials[self.ak]
+
+    @property
+    def iam_ak(self) -> str:
+        """A valid Baidu Cloud IAM Access Key (the first of ``iam_credentials``)."""
+        return next(iter(self.config.iam_credentials))
+
+    @property
+    def iam_sk(self) -> str:
+        """The IAM Secret Key of :attr:`iam_ak`."""
+        return self.config.iam_credentials[self.iam_ak]
+
+    def issue_bearer_token(
+        self, access_key: str | None = None, *, expire_in_seconds: int = DEFAULT_BEARER_SECONDS
+    ) -> str:
+        """A fresh v2 bearer token minted for ``access_key`` (default :attr:`iam_ak`).
+
+        Minted directly, without a signed round trip to the IAM endpoint (so not
+        recorded); it lives ``expire_in_seconds`` on the emulator's clock.
+
+        Raises:
+            KeyError: ``access_key`` is not one of the configured IAM credentials.
+            ValueError: ``expire_in_seconds`` is below 1.
+        """
+        who = self.iam_ak if access_key is None else access_key
+        if who not in self.config.iam_credentials:
+            raise KeyError(f"{who!r} is not a configured IAM Access Key (see iam_credentials=)")
+        if expire_in_seconds < 1:
+            raise ValueError(f"expire_in_seconds must be >= 1, got {expire_in_seconds}")
+        token: str = self._state.bearer.mint(who, expire_in_seconds)["token"]
+        return token
 
     def issue_access_token(self, api_key: str | None = None) -> str:
         """A fresh, valid v1 access token for ``api_key`` (default :attr:`ak`).
@@ -277,13 +333,15 @@ class QianfanEmulator:
     def reset(self) -> None:
         """Clear queued faults, the request log and rate-limit windows.
 
-        Issued access tokens stay valid, and tokens expired or revoked by
-        :meth:`expire_tokens` / :meth:`revoke_tokens` become valid again.
+        Issued access tokens and minted bearer tokens stay valid (within their
+        lifetimes), and tokens expired or revoked by :meth:`expire_tokens` /
+        :meth:`revoke_tokens` / :meth:`expire_bearer_tokens` become valid again.
         """
         self._state.scenario.clear()
         self._state.log.clear()
         self._state.limiter.clear()
         self._state.tokens.restore_all()
+        self._state.bearer.restore_all()
 
     # -- scenario -------------------------------------------------------------------------
 
@@ -401,3 +459,11 @@ class QianfanEmulator:
     def revoke_tokens(self) -> None:
         """Every access token issued so far now answers 110 (invalid)."""
         self._state.tokens.revoke_all()
+
+    def expire_bearer_tokens(self) -> None:
+        """Every bearer token minted so far is now past its ``expireTime``.
+
+        v2 requests carrying one answer 401 ``invalid_iam_token``, as an unknown key
+        does; a client mints a new token and retries. API keys are not affected.
+        """
+        self._state.bearer.expire_all()
