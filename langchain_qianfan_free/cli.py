@@ -1,7 +1,8 @@
 """``qianfan-chat``: ask an ERNIE model one question from the terminal.
 
-With Qianfan credentials in the environment (``QIANFAN_API_KEY`` for v2, or
-``QIANFAN_AK`` + ``QIANFAN_SK`` for v1) it calls Qianfan; without, it starts the
+With Qianfan credentials in the environment (``QIANFAN_API_KEY``, Baidu Cloud IAM keys
+``QIANFAN_ACCESS_KEY`` + ``QIANFAN_SECRET_KEY``, or ``QIANFAN_AK`` + ``QIANFAN_SK``; see
+docs/credentials.md) it calls Qianfan; without, it starts the
 embedded emulator, says so on stderr, and answers from there. The answer streams to
 stdout; errors are one line on stderr and exit status 1.
 """
@@ -20,14 +21,22 @@ from langchain_qianfan_free.errors import QianfanError, redact
 
 __all__ = ["main"]
 
-_KEY_VARS = ("QIANFAN_API_KEY", "QIANFAN_BEARER_TOKEN", "QIANFAN_AK", "QIANFAN_SK")
+_KEY_VARS = (
+    "QIANFAN_API_KEY",
+    "QIANFAN_BEARER_TOKEN",
+    "QIANFAN_AK",
+    "QIANFAN_SK",
+    "QIANFAN_ACCESS_KEY",
+    "QIANFAN_SECRET_KEY",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qianfan-chat",
         description="Ask a Baidu Qianfan ERNIE model a question (streams the answer). "
-        "Without QIANFAN_API_KEY or QIANFAN_AK/QIANFAN_SK in the environment it answers "
+        "Without QIANFAN_API_KEY, QIANFAN_ACCESS_KEY/QIANFAN_SECRET_KEY or "
+        "QIANFAN_AK/QIANFAN_SK in the environment it answers "
         "from the embedded offline emulator.",
     )
     parser.add_argument("question", help="what to ask, e.g. '1加1为什么等于2？'")
@@ -98,8 +107,9 @@ def _settings(protocol: str, stack: contextlib.ExitStack) -> dict[str, Any]:
 
     emulator = stack.enter_context(QianfanEmulator())
     sys.stderr.write(
-        "qianfan-chat: no Qianfan credentials in the environment (set QIANFAN_API_KEY, or "
-        f"QIANFAN_AK and QIANFAN_SK); using the embedded emulator at {emulator.url}: the "
+        "qianfan-chat: no Qianfan credentials in the environment (set QIANFAN_API_KEY, "
+        "QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY, or QIANFAN_AK and QIANFAN_SK); using "
+        f"the embedded emulator at {emulator.url}: the "
         "answer is canned, not from ERNIE.\n"
     )
     if protocol == "v1":

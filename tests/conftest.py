@@ -22,6 +22,9 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "QIANFAN_SK",
         "QIANFAN_APP_ID",
         "QIANFAN_BASE_URL",
+        "QIANFAN_ACCESS_KEY",
+        "QIANFAN_SECRET_KEY",
+        "QIANFAN_IAM_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
 

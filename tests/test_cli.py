@@ -17,6 +17,9 @@ CREDENTIAL_VARS = (
     "QIANFAN_SK",
     "QIANFAN_BASE_URL",
     "QIANFAN_APP_ID",
+    "QIANFAN_ACCESS_KEY",
+    "QIANFAN_SECRET_KEY",
+    "QIANFAN_IAM_BASE_URL",
 )
 
 
@@ -65,6 +68,19 @@ def test_with_credentials_it_uses_them_and_errors_are_one_line(qianfan_emulator)
     assert lines[0].startswith("qianfan-chat: error: Qianfan error invalid_iam_token")
     assert "ALTAK-wrong" not in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_iam_keys_in_the_environment_are_used(qianfan_emulator) -> None:
+    ok = run(
+        "你好",
+        QIANFAN_ACCESS_KEY=qianfan_emulator.iam_ak,
+        QIANFAN_SECRET_KEY=qianfan_emulator.iam_sk,
+        QIANFAN_BASE_URL=qianfan_emulator.url,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "emulator at" not in ok.stderr
+    assert [r.protocol for r in qianfan_emulator.requests] == ["iam", "v2"]
+    assert qianfan_emulator.iam_sk not in ok.stdout + ok.stderr
 
 
 def test_console_script_is_installed() -> None:
