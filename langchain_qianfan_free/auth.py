@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -255,6 +255,8 @@ def sign_request(
     """
     parts = urlsplit(request.url)
     host = parts.hostname or ""
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")  # what the HTTP libraries send
     if ":" in host:
         host = f"[{host}]"  # IPv6 literal
     if parts.port is not None:
@@ -346,8 +348,17 @@ class IamBearerAuth:
             data = None
         if status == 200 and isinstance(data, dict) and data.get("token"):
             now = self.clock()
-            expires = _iso_seconds(data.get("expireTime")) or now + self.lifetime
-            lifetime = max(expires - now, 0.0)
+            # The lifetime on the server's own clock (createTime → expireTime), so a
+            # skewed local clock does not shorten or stretch it.
+            created = _iso_seconds(data.get("createTime"))
+            expires = _iso_seconds(data.get("expireTime"))
+            if created is not None and expires is not None:
+                lifetime = expires - created
+            elif expires is not None:
+                lifetime = expires - now
+            else:
+                lifetime = float(self.lifetime)
+            lifetime = min(max(lifetime, 0.0), float(self.lifetime))
             token = AccessToken(str(data["token"]), now + lifetime - min(300.0, lifetime * 0.1))
             self.cache.put(self.key, token)
             return token.value
@@ -369,9 +380,12 @@ def _iso_seconds(value: object) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)  # IAM times are UTC
+    return moment.timestamp()
 
 
 _IAM_AUTH_CODES = frozenset(

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from types import ModuleType
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -364,11 +364,14 @@ class ChatQianfan(BaseChatModel):
         if not value or not value.strip():
             return None
         value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+        parts = _host_root(
+            value, "iam_base_url", "QIANFAN_IAM_BASE_URL", "https://iam.bj.baidubce.com"
+        )
+        if parts.path:
             raise ValueError(
-                f"iam_base_url={value!r} must be an http:// or https:// host root such as "
-                "https://iam.bj.baidubce.com (set iam_base_url or QIANFAN_IAM_BASE_URL)."
+                f"iam_base_url={value!r} must be a host root such as "
+                "https://iam.bj.baidubce.com, without a path (set iam_base_url or "
+                "QIANFAN_IAM_BASE_URL)."
             )
         return value
 
@@ -378,12 +381,7 @@ class ChatQianfan(BaseChatModel):
         if not value or not value.strip():
             return None
         value = value.strip().rstrip("/")
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                f"base_url={value!r} must be an http:// or https:// host root such as "
-                "https://qianfan.baidubce.com (set base_url or QIANFAN_BASE_URL)."
-            )
+        parts = _host_root(value, "base_url", "QIANFAN_BASE_URL", "https://qianfan.baidubce.com")
         for api_path in ("/v2/chat/completions", "/rpc/2.0/", "/oauth/2.0/"):
             if api_path in parts.path + "/":
                 raise ValueError(
@@ -391,15 +389,6 @@ class ChatQianfan(BaseChatModel):
                     "only the host root (e.g. https://qianfan.baidubce.com): ChatQianfan "
                     "adds the paths itself."
                 )
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            warnings.warn(
-                f"base_url http://{parts.hostname}{f':{parts.port}' if parts.port else ''} "
-                "uses plain http to a host that is not this machine: "
-                "the API key (or the v1 access token) would cross the network unencrypted. "
-                "Use https://, or http only for a local emulator (127.0.0.1 / localhost).",
-                UserWarning,
-                stacklevel=2,
-            )
         return value.removesuffix("/v2")
 
     @field_validator("max_retries")
@@ -749,16 +738,38 @@ class ChatQianfan(BaseChatModel):
             )
         return self.qianfan_access_key is not None
 
+    def _iam_url(self) -> str:
+        """Where bearer tokens are minted.
+
+        ``iam_base_url``; else a custom ``base_url`` (an emulator or a proxy); else
+        Baidu's IAM host (also when ``base_url`` names a Baidu host).
+        """
+        if self.iam_base_url:
+            return self.iam_base_url
+        host = (urlsplit(self.base_url).hostname or "") if self.base_url else ""
+        if host and not (host == "baidubce.com" or host.endswith(".baidubce.com")):
+            return self.base_url.removesuffix("/v2")  # type: ignore[union-attr]
+        return DEFAULT_IAM_URL
+
     def _auth(self, version: str, credentials: CredentialKind, base_url: str) -> Auth:
+        if (
+            "iam_base_url" in self.model_fields_set
+            and self.iam_base_url
+            and not (version == "v2" and credentials == "iam_keys")
+        ):
+            raise QianfanInvalidRequestError(
+                "iam_base_url is only used to mint v2 tokens from IAM keys, and this call "
+                f"uses {credentials.replace('_', ' ')} on {version}. Remove iam_base_url, or "
+                "use IAM keys (QIANFAN_ACCESS_KEY / QIANFAN_SECRET_KEY) with api_version='v2'."
+            )
         if version == "v2":
             if credentials == "api_key":
                 assert self.api_key is not None  # noqa: S101 (choose_credentials checked)
                 return BearerAuth(self.api_key, self.app_id)
             assert self.qianfan_access_key is not None  # noqa: S101
             assert self.qianfan_secret_key is not None  # noqa: S101
-            iam_url = self.iam_base_url or self.base_url or DEFAULT_IAM_URL
             return IamBearerAuth(
-                iam_url.removesuffix("/v2"),
+                self._iam_url(),
                 self.qianfan_access_key,
                 self.qianfan_secret_key,
                 self.app_id,
@@ -780,6 +791,36 @@ class ChatQianfan(BaseChatModel):
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).
 _CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAMES}
+
+
+def _host_root(value: str, setting: str, env: str, example: str) -> SplitResult:
+    """Check a host-root URL setting; warn about plain http to another machine."""
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
+        raise ValueError(
+            f"{setting}={value!r} must be an http:// or https:// host root such as "
+            f"{example} (set {setting} or {env})."
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(
+            f"{setting} must be a plain host root such as {example}: no query, fragment or "
+            "user:password (credentials go in their own settings), "
+            f"got {parts.scheme}://{parts.hostname}..."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        warnings.warn(
+            f"{setting} http://{parts.hostname}{f':{port}' if port else ''} uses plain http "
+            "to a host that is not this machine: keys, tokens and signatures would cross the "
+            "network unencrypted. Use https://, or http only for a local emulator "
+            "(127.0.0.1 / localhost).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return parts
 
 
 def _is_loopback(host: str) -> bool:

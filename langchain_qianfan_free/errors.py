@@ -274,7 +274,10 @@ _TABLE: dict[tuple[str, int | str], _Rule] = {
     ("v2", "tokens_too_long"): _Rule(QianfanContextOverflowError, False, _HINT_CONTEXT),
     ("v2", "invalid_model"): _Rule(QianfanNotFoundError, False, _HINT_MODEL),
     ("v2", "invalid_iam_token"): _Rule(
-        QianfanAuthenticationError, False, "Check QIANFAN_API_KEY (api_key): it was rejected."
+        QianfanAuthenticationError,
+        False,
+        "Check QIANFAN_API_KEY (api_key): it was rejected; with IAM keys, check "
+        "QIANFAN_ACCESS_KEY / QIANFAN_SECRET_KEY.",
     ),
     ("v2", "invalid_appid"): _Rule(
         QianfanAuthenticationError,

@@ -599,13 +599,16 @@ def test_values_json_cannot_carry_fail_before_sending(qianfan_emulator, bad) -> 
     assert chats(qianfan_emulator, "v2") == 0
 
 
-def test_the_http_warning_shows_no_password_and_knows_loopback_names() -> None:
+def test_the_http_warning_knows_loopback_names_and_urls_hold_no_credentials() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ChatQianfan(api_key="k", base_url="http://user:pa55word@example.com:8080")
+        ChatQianfan(api_key="k", base_url="http://example.com:8080")
         for url in ("http://localhost.:1", "http://api.localhost:1", "http://[::ffff:127.0.0.1]:1"):
             ChatQianfan(api_key="k", base_url=url)
     texts = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     assert len(texts) == 1
-    assert "pa55word" not in texts[0]
     assert "example.com:8080" in texts[0]
+    for url in ("http://user:pa55word@example.com", "https://h.com?x=1", "https://h.com:99999"):
+        with pytest.raises(ValueError, match="host root") as info:
+            ChatQianfan(api_key="k", base_url=url)
+        assert "pa55word" not in str(info.value)

@@ -176,3 +176,62 @@ def test_no_iam_secret_signature_or_minted_token_leaks(qianfan_emulator, caplog,
     )
     for secret in filter(None, secrets):
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("base_url", "iam_url"),
+    [
+        (None, "https://iam.bj.baidubce.com"),
+        ("https://qianfan.baidubce.com", "https://iam.bj.baidubce.com"),  # Baidu's own host
+        ("https://aip.baidubce.com/v2", "https://iam.bj.baidubce.com"),
+        ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),  # the emulator, a proxy
+    ],
+)
+def test_where_tokens_are_minted(base_url, iam_url) -> None:
+    model = ChatQianfan(base_url=base_url, qianfan_access_key="a", qianfan_secret_key="s")
+    assert model._iam_url() == iam_url
+    explicit = model.model_copy(update={"iam_base_url": "https://iam.example.com"})
+    assert explicit._iam_url() == "https://iam.example.com"
+
+
+def test_an_iam_url_that_would_not_be_used_is_refused(qianfan_emulator) -> None:
+    model = ChatQianfan(
+        base_url=qianfan_emulator.url,
+        api_key=qianfan_emulator.api_key,
+        iam_base_url="https://iam.example.com",
+    )
+    with pytest.raises(QianfanInvalidRequestError, match="iam_base_url is only used"):
+        model.invoke("你好")
+    assert qianfan_emulator.requests == []
+
+
+def test_iam_url_settings_are_checked() -> None:
+    with pytest.warns(UserWarning, match="iam_base_url http://iam.example.com"):
+        ChatQianfan(iam_base_url="http://iam.example.com")
+    for bad in ("https://iam.bj.baidubce.com/v1", "https://u:p@iam.com", "ftp://iam.com"):
+        with pytest.raises(ValueError, match="iam_base_url"):
+            ChatQianfan(iam_base_url=bad)
+
+
+def test_bearer_tokens_are_replaced_before_they_expire() -> None:
+    from pydantic import SecretStr  # noqa: PLC0415
+
+    from langchain_qianfan_free.auth import IamBearerAuth  # noqa: PLC0415
+    from langchain_qianfan_free.token_cache import TokenCache  # noqa: PLC0415
+
+    now = [1_700_000_000.0]
+    auth = IamBearerAuth(
+        "https://iam", SecretStr("a"), SecretStr("s"), cache=TokenCache(), clock=lambda: now[0]
+    )
+    body = json.dumps(
+        {  # the server's clock is an hour behind ours: the lifetime still counts 12 h
+            "token": "bce-v3/ALTAK-x/y",
+            "createTime": "2023-11-14T21:13:20",
+            "expireTime": "2023-11-15T09:13:20Z",
+        }
+    ).encode()
+    assert auth.accept(200, body) == "bce-v3/ALTAK-x/y"
+    now[0] += 11.9 * 3600
+    assert auth.cached() == "bce-v3/ALTAK-x/y"
+    now[0] += 0.1 * 3600 - 299  # within the last 5 minutes: time for a new one
+    assert auth.cached() is None
