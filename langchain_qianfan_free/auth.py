@@ -59,7 +59,6 @@ __all__ = [
     "TokenAuth",
     "TokenCache",
     "choose_credentials",
-    "choose_version",
     "sign_request",
 ]
 
@@ -75,19 +74,6 @@ CredentialKind = Literal["api_key", "app_keys", "iam_keys"]
 """The credentials a call uses: a v2 API key, a v1 application's API Key / Secret
 Key (OAuth access token), or Baidu Cloud IAM Access Key / Secret Key (signed v1
 requests, or v2 bearer tokens minted from them)."""
-
-
-def choose_version(
-    api_version: Literal["auto", "v1", "v2"],
-    *,
-    has_api_key: bool,
-    has_ak_sk: bool,
-    has_iam_keys: bool = False,
-) -> Literal["v1", "v2"]:
-    """Pick the protocol from ``api_version`` and the configured credentials."""
-    return choose_credentials(
-        api_version, has_api_key=has_api_key, has_ak_sk=has_ak_sk, has_iam_keys=has_iam_keys
-    )[0]
 
 
 def choose_credentials(
@@ -156,10 +142,7 @@ class BearerAuth:
 
     def apply(self, request: HttpRequest, credential: str) -> HttpRequest:
         """The request with its ``Authorization`` (and ``appid``) header."""
-        headers = {**request.headers, "Authorization": f"Bearer {credential}"}
-        if self.app_id:
-            headers["appid"] = self.app_id
-        return HttpRequest(request.url, request.body, headers, request.method)
+        return _with_bearer(request, credential, self.app_id)
 
 
 @dataclass(frozen=True)
@@ -175,10 +158,7 @@ class OAuthTokenAuth:
     @property
     def key(self) -> str:
         """Cache key: a hash, so the cache never holds the keys themselves."""
-        raw = "\0".join(
-            (self.base_url, self.api_key.get_secret_value(), self.secret_key.get_secret_value())
-        )
-        return hashlib.sha256(raw.encode()).hexdigest()
+        return _cache_key("oauth", self.base_url, self.api_key, self.secret_key)
 
     def cached(self) -> str | None:
         """The cached token, or ``None`` when one must be fetched."""
@@ -310,15 +290,7 @@ class IamBearerAuth:
     @property
     def key(self) -> str:
         """Cache key: a hash, so the cache never holds the keys themselves."""
-        raw = "\0".join(
-            (
-                "iam-bearer",
-                self.iam_url,
-                self.access_key.get_secret_value(),
-                self.secret_key.get_secret_value(),
-            )
-        )
-        return hashlib.sha256(raw.encode()).hexdigest()
+        return _cache_key("iam-bearer", self.iam_url, self.access_key, self.secret_key)
 
     def cached(self) -> str | None:
         """The cached bearer token, or ``None`` when one must be minted."""
@@ -370,10 +342,21 @@ class IamBearerAuth:
 
     def apply(self, request: HttpRequest, credential: str) -> HttpRequest:
         """The request with ``Authorization: Bearer`` (and ``appid``)."""
-        headers = {**request.headers, "Authorization": f"Bearer {credential}"}
-        if self.app_id:
-            headers["appid"] = self.app_id
-        return HttpRequest(request.url, request.body, headers, request.method)
+        return _with_bearer(request, credential, self.app_id)
+
+
+def _with_bearer(request: HttpRequest, credential: str, app_id: str | None) -> HttpRequest:
+    """``request`` with ``Authorization: Bearer`` and, when set, the ``appid`` header."""
+    headers = {**request.headers, "Authorization": f"Bearer {credential}"}
+    if app_id:
+        headers["appid"] = app_id
+    return HttpRequest(request.url, request.body, headers, request.method)
+
+
+def _cache_key(kind: str, host: str, key: SecretStr, secret: SecretStr) -> str:
+    """A token-cache key: a hash, so the cache never holds the keys themselves."""
+    raw = "\0".join((kind, host, key.get_secret_value(), secret.get_secret_value()))
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def _iso_seconds(value: object) -> float | None:

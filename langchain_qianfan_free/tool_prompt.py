@@ -275,12 +275,12 @@ def parse_reply(
                 (calls if made.get("type") == "tool_call" else invalid).append(made)  # type: ignore[arg-type]
         if found:
             spans.append((start, end))
-        elif tagged or _looks_like_call(raw, names):
+        elif tagged or looks_like_call(raw, names):
             reason = "the tool call is not valid JSON"
             if not complete:
                 reason = "the reply was cut off inside the tool call"
             invalid.append(
-                invalid_tool_call(name=None, args=raw.strip(), id=_new_id(), error=reason)
+                invalid_tool_call(name=None, args=raw.strip(), id=new_call_id(), error=reason)
             )
             spans.append((start, end))
     if not calls:
@@ -311,7 +311,7 @@ def _candidates(text: str, names: Sequence[str]) -> Iterator[tuple[int, int, str
         return
     for start, end in _segments(text):
         segment = text[start:end]
-        if _looks_like_call(segment, names):
+        if looks_like_call(segment, names):
             yield start, end, segment
 
 
@@ -388,10 +388,6 @@ def looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
     That is: a name key together with an arguments key, or a name key whose value
     is one of ``names``. (``{"name": "张三", "age": 3}`` is data, not a call.)
     """
-    return _looks_like_call(raw, names)
-
-
-def _looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
     folded = raw.translate(_FULL_WIDTH)
     named = _NAME_VALUE.findall(folded)
     if not named and not any(f'"{key}"' in folded for key in _NAME_KEYS):
@@ -465,7 +461,7 @@ def _make_call(
         return invalid_tool_call(
             name=raw_name,
             args=shown_args,
-            id=_new_id(),
+            id=new_call_id(),
             error=f"there is no tool named {raw_name!r}",
         )
     if isinstance(raw_args, str):
@@ -474,8 +470,8 @@ def _make_call(
     try:
         args = coerce_arguments(raw_args, tools[name])
     except ArgumentError as error:
-        return invalid_tool_call(name=name, args=shown_args, id=_new_id(), error=str(error))
-    return tool_call(name=name, args=args, id=_new_id())
+        return invalid_tool_call(name=name, args=shown_args, id=new_call_id(), error=str(error))
+    return tool_call(name=name, args=args, id=new_call_id())
 
 
 def _resolve_name(name: str | None, tools: Mapping[str, Any]) -> str | None:
@@ -490,8 +486,4 @@ def _resolve_name(name: str | None, tools: Mapping[str, Any]) -> str | None:
 
 def new_call_id() -> str:
     """A fresh tool-call id (``call_`` + 24 hex digits)."""
-    return _new_id()
-
-
-def _new_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from langchain_qianfan_free.auth import (
     BearerAuth,
     OAuthTokenAuth,
     TokenCache,
-    choose_version,
+    choose_credentials,
 )
 from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
 from langchain_qianfan_free.protocol import HttpRequest
@@ -30,7 +31,10 @@ from langchain_qianfan_free.protocol import HttpRequest
     ],
 )
 def test_choose_version(version, key, aksk, expected) -> None:
-    assert choose_version(version, has_api_key=key, has_ak_sk=aksk) == expected
+    assert (
+        choose_credentials(version, has_api_key=key, has_ak_sk=aksk, has_iam_keys=False)[0]
+        == expected
+    )
 
 
 @pytest.mark.parametrize(
@@ -43,7 +47,7 @@ def test_choose_version(version, key, aksk, expected) -> None:
 )
 def test_missing_credentials_name_the_settings(version, key, aksk, match) -> None:
     with pytest.raises(QianfanAuthenticationError, match=match):
-        choose_version(version, has_api_key=key, has_ak_sk=aksk)
+        choose_credentials(version, has_api_key=key, has_ak_sk=aksk, has_iam_keys=False)
 
 
 def oauth(cache: TokenCache) -> OAuthTokenAuth:
@@ -184,3 +188,26 @@ def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
         return token
 
     assert asyncio.run(main()) == "24.tok"
+
+
+def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
+    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+
+    auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
+    boarded: list[Any] = []
+    # a fetch that never ends, started by another thread (so nobody may skip waiting)
+    worker = threading.Thread(target=lambda: boarded.append(auth.cache.board(auth.key)[0]))
+    worker.start()
+    worker.join()
+    stuck = boarded[0]
+    sync_transport, async_transport = SyncTransport(), AsyncTransport()
+    sync_transport._send = lambda request, timeout: _token_body()  # type: ignore[method-assign]
+
+    async def quick_send(request: Any, timeout: Any) -> Any:
+        return _token_body()
+
+    async_transport._send = quick_send  # type: ignore[method-assign]
+    assert sync_transport._fetch_token(auth, 0.05) == "24.tok"
+    assert asyncio.run(async_transport._fetch_token(auth, 0.05)) == "24.tok"
+    assert not stuck.done()
