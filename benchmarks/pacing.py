@@ -115,7 +115,7 @@ class HeaderPacer(BaseRateLimiter, AsyncCallbackHandler):
         self.answered.append(time.monotonic())
         self._changed.set()
 
-    async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:  # noqa: ARG002
+    async def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         for generations in response.generations:
             for generation in generations:
                 message = getattr(generation, "message", None)
@@ -123,7 +123,7 @@ class HeaderPacer(BaseRateLimiter, AsyncCallbackHandler):
                 self._observe(limits)
         self._finished()
 
-    async def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:  # noqa: ARG002
+    async def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
         self._finished()  # it may have been admitted before failing: count it
 
     def _observe(self, limits: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -23,7 +23,6 @@ from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     ConfigDict,
@@ -70,6 +69,9 @@ from langchain_qianfan_free.tools import (
 )
 from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
 from langchain_qianfan_free.turns import Conversation
+
+if TYPE_CHECKING:
+    from langchain_core.tools import BaseTool
 
 __all__ = ["ChatQianfan"]
 
@@ -657,6 +659,9 @@ class ChatQianfan(BaseChatModel):
     ) -> tuple[Call, ResultContext]:
         """Check everything and build the request; no I/O happens here."""
         kwargs = dict(kwargs)
+        # LangChain's own switch between _generate and _stream (invoke(..., stream=True)
+        # streams underneath); which method runs already says it, so it is not a body field.
+        kwargs.pop("stream", None)
         misplaced = sorted(k for k in kwargs if k in _CALL_ONLY_AT_INIT)
         if misplaced:
             raise QianfanInvalidRequestError(

@@ -88,7 +88,7 @@ def check_value(name: str, value: Any, spec: ModelSpec | None = None) -> Any:
         return None
     if name in _RANGES:
         low, high, _ = _RANGES[name]
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
             _fail(name, value, f"a number in [{low:g}, {high:g}]")
         if not low <= value <= high:
             extra = " (ERNIE's range; 0 is sent as 0.01)" if name == "temperature" else ""

@@ -9,10 +9,11 @@ no I/O happens here.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 REQUEST_ID_HEADER = "X-Baidu-Request-Id"
+# One encoder for every request body (json.dumps with options builds a new one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 JSON_HEADERS: Mapping[str, str] = {"Content-Type": "application/json"}
 
 
@@ -83,7 +86,7 @@ class RawCall:
     arguments: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Reply:
     """A whole answer, or one stream event, in protocol-neutral form.
 
@@ -140,9 +143,11 @@ class ChatProtocol(ReplyParser, Protocol):
         """Build the chat request."""
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A parsed reply and the headers of the HTTP answer it came in."""
+class Answer(NamedTuple):
+    """A parsed reply and the headers of the HTTP answer it came in.
+
+    (A tuple: one is made for every stream event, and tuples are the cheapest to make.)
+    """
 
     reply: Reply
     headers: Mapping[str, str]
@@ -239,10 +244,15 @@ def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, int | str]:
     """The ``X-Ratelimit-*`` headers of an answer (canonical case, numbers as ``int``)."""
     found: dict[str, int | str] = {}
     for name, value in headers.items():
-        if name.lower().startswith("x-ratelimit-"):
-            canonical = "-".join(part.capitalize() for part in name.split("-"))
-            found[canonical] = int(value) if value.strip().isdigit() else value
+        if name[:12].lower() == "x-ratelimit-":
+            found[_canonical_header(name)] = int(value) if value.strip().isdigit() else value
     return found
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_header(name: str) -> str:
+    """``x-ratelimit-limit-requests`` → ``X-Ratelimit-Limit-Requests`` (a handful of names)."""
+    return "-".join(part.capitalize() for part in name.split("-"))
 
 
 def wire_messages(
@@ -272,7 +282,7 @@ def finish_body(
         body["stop"] = params.api_stop
     merge_extra(body, params.extra)
     try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+        return _ENCODE(body).encode()
     except UnicodeEncodeError:
         raise QianfanInvalidRequestError(
             "The request holds a lone surrogate character (in a name, a tool argument or a "
@@ -308,7 +318,7 @@ def usage_of(raw: object) -> dict[str, int] | None:
         k: int(v)
         for k, v in raw.items()
         if k in ("prompt_tokens", "completion_tokens", "total_tokens")
-        and isinstance(v, int | float)
+        and isinstance(v, (int, float))
     }
     return usage or None
 

@@ -143,20 +143,24 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
 
 def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     """Parse one v2 stream event (``[DONE]`` ends the stream)."""
-    if payload.strip() == "[DONE]":
+    if payload == "[DONE]" or payload.strip() == "[DONE]":
         return Reply(done=True)
     data = decode_json(payload, "a stream event", headers)
     _raise_if_error(data, headers, 200)
     choice = _first_choice(data, headers) or {}
     delta = choice.get("delta") or {}
+    content = delta.get("content")
+    calls = delta.get("tool_calls")
+    usage = data.get("usage")
     return Reply(
-        text=str(delta.get("content") or ""),
-        finish_reason=choice.get("finish_reason") or None,
-        usage=usage_of(data.get("usage")),
-        response_id=data.get("id"),
-        model=data.get("model"),
-        flags={k: choice[k] for k in _FLAGS if k in choice},
-        tool_calls=_raw_calls(delta.get("tool_calls")),
+        content if type(content) is str else str(content or ""),
+        choice.get("finish_reason") or None,
+        usage_of(usage) if usage else None,
+        data.get("id"),
+        data.get("model"),
+        {k: choice[k] for k in _FLAGS if k in choice},
+        False,
+        _raw_calls(calls) if calls else [],
     )
 
 

@@ -125,13 +125,17 @@ def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) ->
     )
     metadata = _metadata(reply, headers, ctx, stopped, bool(outcome.tool_calls))
     usage = usage_metadata(reply.usage)
+    calls: dict[str, Any] = {}  # only when there are some: empty lists cost a validation
+    if outcome.tool_calls:
+        calls["tool_calls"] = outcome.tool_calls
+    if outcome.invalid_tool_calls:
+        calls["invalid_tool_calls"] = outcome.invalid_tool_calls
     message = AIMessage(
         content=outcome.text,
         id=reply.response_id,
         usage_metadata=usage,
         response_metadata=metadata,
-        tool_calls=outcome.tool_calls,
-        invalid_tool_calls=outcome.invalid_tool_calls,
+        **calls,
     )
     return ChatResult(
         generations=[ChatGeneration(message=message)],
@@ -163,8 +167,10 @@ class StreamAssembler:
         final.model = final.model or reply.model
         final.finish_reason = reply.finish_reason or final.finish_reason
         final.usage = reply.usage or final.usage
-        final.flags.update(reply.flags)
-        self._pieces.extend(reply.tool_calls)
+        if reply.flags:
+            final.flags.update(reply.flags)
+        if reply.tool_calls:
+            self._pieces.extend(reply.tool_calls)
         text = self._scanner.feed(reply.text) if reply.text else ""
         if text and self._gate is not None:
             text = self._gate.feed(text)

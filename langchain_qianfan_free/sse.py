@@ -49,6 +49,12 @@ class SSEDecoder:
         """
         self._buffer += self._text.decode(chunk)
         out: list[str] = []
+        if "\r" not in self._buffer:  # the usual case: plain "\n" line ends, no regex
+            lines = self._buffer.split("\n")
+            self._buffer = lines.pop()
+            for line in lines:
+                self._line(line, out)
+            return out
         start = 0
         for match in _LINE_END.finditer(self._buffer):
             if match.group() == "\r" and match.end() == len(self._buffer):
@@ -73,11 +79,11 @@ class SSEDecoder:
         return out
 
     def _line(self, line: str, out: list[str]) -> None:
-        if not line.strip():
-            self._dispatch(out)
-        elif line.startswith("data:"):
+        if line.startswith("data:"):
             value = line[5:]
             self._data.append(value[1:] if value.startswith(" ") else value)
+        elif not line or line.isspace():
+            self._dispatch(out)
         elif line.startswith(":") or line.startswith(_FIELDS):
             return
         else:

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTransport", "Call", "SyncTransport"]
 
-_POOL_SIZE = 32
+_POOL_SIZE = 100  # aiohttp's own default: up to 100 calls in flight per session
 # Threads beyond the pool open throwaway connections (and urllib3 logs each); blocking
 # instead would ignore the timeout, so the sync pool is simply large.
 _SYNC_POOL_SIZE = 64

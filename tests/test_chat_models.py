@@ -175,6 +175,19 @@ def test_streaming_flag_streams_invoke_and_calls_back_per_token(qianfan_emulator
     assert chat_requests(qianfan_emulator)[0].json["stream"] is True
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("stream", [True, False])
+def test_langchains_stream_switch_per_call_is_not_a_body_field(
+    qianfan_emulator, protocol, stream
+) -> None:
+    # invoke(..., stream=True) is LangChain's switch: it makes invoke stream underneath and
+    # passes stream=True on to _stream; it used to be refused as a duplicate body field.
+    model = make_model(qianfan_emulator, protocol)
+    message = model.invoke("你好", stream=stream)
+    assert "你好" in message.content
+    assert chat_requests(qianfan_emulator)[-1].json.get("stream", False) is stream
+
+
 def test_same_model_across_two_asyncio_runs(qianfan_emulator) -> None:
     model = make_model(qianfan_emulator, "v2")
     first = asyncio.run(model.ainvoke("一"))

@@ -1,0 +1,1 @@
+"""Benchmarks of langchain-qianfan-free (see docs/performance.md)."""

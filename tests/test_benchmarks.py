@@ -1,0 +1,82 @@
+"""The benchmark (``python -m benchmarks``): CI runs its smoke version, untimed.
+
+The figures of a smoke run mean nothing; what is checked is that the whole benchmark
+runs from a clean tree and writes its table, its samples and its chart.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import alternate
+from benchmarks.stats import Samples
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("bench")
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--no-peers", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done.stdout
+
+
+def test_smoke_run_prints_and_writes_the_report(smoke: tuple[Path, str]) -> None:
+    out, printed = smoke
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert printed.strip() == report.strip()
+    for heading in ("## Targets", "## Sync `invoke`", "## Sequential `ainvoke`",
+                    "## 50-event stream", "## Concurrent `ainvoke`", "## Import time"):
+        assert heading in report
+    for client in ("raw requests (v2)", "raw aiohttp (v1)", "ChatQianfan (v2)",
+                   "ChatQianfan (v1)", "LangChain fake model (no I/O)"):
+        assert f"| {client} |" in report
+
+
+def test_smoke_run_measures_every_client_and_the_token_guarantee(
+    smoke: tuple[Path, str],
+) -> None:
+    out, _ = smoke
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    invoked = set(results["samples"]["invoke"])
+    assert {"raw requests (v2)", "raw requests (v1)", "ChatQianfan (v2)",
+            "ChatQianfan (v1)"} <= invoked
+    assert set(results["stream_event_counts"].values()) == {50}
+    v1_bursts = results["bursts"]["ChatQianfan (v1)"]
+    assert [burst["token_requests"] for burst in v1_bursts] == [1] * len(v1_bursts)
+    assert all(burst["failed"] == 0 for bursts in results["bursts"].values()
+               for burst in bursts)
+
+
+def test_smoke_run_draws_the_chart(smoke: tuple[Path, str]) -> None:
+    out, _ = smoke
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_rounds_alternate_the_order_of_clients() -> None:
+    clients = ["a", "b", "c"]
+    orders = [alternate(clients, r) for r in range(4)]
+    assert orders == [["a", "b", "c"], ["a", "c", "b"], ["c", "a", "b"], ["c", "b", "a"]]
+    assert all(sorted(order) == clients for order in orders)
+
+
+def test_overheads_pair_rounds_so_a_slow_round_hits_both_sides() -> None:
+    samples = Samples()
+    for ours, floor in (([2.0, 2.2], [1.0, 1.2]), ([9.0, 9.2], [8.0, 8.2])):  # round 2 slow
+        samples.add("invoke", "ours", ours)
+        samples.add("invoke", "floor", floor)
+    assert samples.overhead("invoke", "ours", "floor") == pytest.approx(1.0)
+    assert samples.ratio("invoke", "ours", "floor") == pytest.approx((2.1 / 1.1 + 9.1 / 8.1) / 2)
