@@ -48,7 +48,7 @@ from langchain_qianfan_free.auth import (
 )
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 from langchain_qianfan_free.messages import to_conversation
-from langchain_qianfan_free.params import PARAM_NAMES, check_value, resolve_params
+from langchain_qianfan_free.params import PARAM_NAMES, ToolCallingMode, check_value, resolve_params
 from langchain_qianfan_free.protocol import Reply
 from langchain_qianfan_free.results import (
     PROVIDER,
@@ -57,21 +57,18 @@ from langchain_qianfan_free.results import (
     add_usage,
     chat_result,
 )
-from langchain_qianfan_free.structured import ToolChoiceError, json_request
-from langchain_qianfan_free.structured_runnable import structured_output
-from langchain_qianfan_free.tool_results import correction
-from langchain_qianfan_free.tools import (
-    ToolCallingMode,
-    ToolSetup,
-    format_tools,
-    normalize_tool_choice,
-    tool_setup,
-)
 from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
 from langchain_qianfan_free.turns import Conversation
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
+
+    from langchain_qianfan_free.structured import ToolChoiceError
+    from langchain_qianfan_free.tools import ToolSetup
+
+# Tools and structured output (tools, tool_*, structured*) are imported when first used:
+# a plain chat never loads them, which keeps import time and memory down.
+_TOOL_KWARGS = ("tools", "tool_choice", "parallel_tool_calls")
 
 __all__ = ["ChatQianfan"]
 
@@ -523,6 +520,11 @@ class ChatQianfan(BaseChatModel):
             QianfanInvalidRequestError: For duplicate tool names or an unknown
                 ``tool_choice``, at once (no request is sent).
         """
+        from langchain_qianfan_free.tools import (  # noqa: PLC0415
+            format_tools,
+            normalize_tool_choice,
+        )
+
         functions = format_tools(tools, strict)
         choice = normalize_tool_choice(tool_choice, [f["name"] for f in functions])
         if parallel_tool_calls is not None and not isinstance(parallel_tool_calls, bool):
@@ -559,6 +561,10 @@ class ChatQianfan(BaseChatModel):
                 the answer is always validated against the schema.
             **kwargs: Not accepted (named in the error).
         """
+        from langchain_qianfan_free.structured_runnable import (  # noqa: PLC0415
+            structured_output,
+        )
+
         return structured_output(
             self, schema, method=method, include_raw=include_raw, strict=strict, **kwargs
         )
@@ -678,18 +684,26 @@ class ChatQianfan(BaseChatModel):
             has_ak_sk=self._has_ak_sk(),
             has_iam_keys=self._has_iam_keys(),
         )
-        tools = tool_setup(
-            kwargs.pop("tools", None),
-            kwargs.pop("tool_choice", None),
-            kwargs.pop("parallel_tool_calls", None),
-            self.tool_calling,
-            spec,
-            version,
-        )
-        native_json = spec is not None and spec.tool_calling
-        wants_json = json_request(
-            kwargs.pop("response_format", None), native_support=native_json, version=version
-        )
+        tools: ToolSetup | None = None
+        if any(name in kwargs for name in _TOOL_KWARGS):
+            from langchain_qianfan_free.tools import tool_setup  # noqa: PLC0415
+
+            tools = tool_setup(
+                kwargs.pop("tools", None),
+                kwargs.pop("tool_choice", None),
+                kwargs.pop("parallel_tool_calls", None),
+                self.tool_calling,
+                spec,
+                version,
+            )
+        wants_json = None
+        if "response_format" in kwargs:
+            from langchain_qianfan_free.structured import json_request  # noqa: PLC0415
+
+            native_json = spec is not None and spec.tool_calling
+            wants_json = json_request(
+                kwargs.pop("response_format"), native_support=native_json, version=version
+            )
         if wants_json is not None and wants_json.native is not None:
             kwargs["response_format"] = wants_json.native
         settings = {name: kwargs.pop(name, getattr(self, name)) for name in PARAM_NAMES}
@@ -858,6 +872,8 @@ def _ask_again(
     messages: list[BaseMessage], said: ChatResult | AIMessage, ctx: ResultContext
 ) -> list[BaseMessage]:
     """The conversation with the reply and a request to make the required call."""
+    from langchain_qianfan_free.tool_results import correction  # noqa: PLC0415
+
     reply = said if isinstance(said, AIMessage) else said.generations[0].message
     assert ctx.tools is not None  # noqa: S101 (only called for forced tool_choice)
     shown = [AIMessage(reply.text)] if reply.text.strip() else []
@@ -883,6 +899,8 @@ def _raise_if_violated(assembler: StreamAssembler, ctx: ResultContext) -> None:
 
 
 def _choice_error(message: AIMessage, ctx: ResultContext) -> ToolChoiceError:
+    from langchain_qianfan_free.structured import ToolChoiceError  # noqa: PLC0415
+
     assert ctx.tools is not None  # noqa: S101
     forced = ctx.tools.forced
     wanted = f"a call of {forced}" if isinstance(forced, str) else "a tool call"

@@ -42,8 +42,6 @@ from langchain_core.messages import (
 )
 
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.tool_history import layout
-from langchain_qianfan_free.tool_prompt import CALL_CLOSE, CALL_OPEN
 from langchain_qianfan_free.turns import Conversation, Turn, WireCall
 
 __all__ = ["Conversation", "Turn", "WireCall", "to_conversation"]
@@ -89,7 +87,11 @@ def to_conversation(messages: Sequence[BaseMessage], *, native_tools: bool = Fal
             turns.append(converted)
 
     merged: list[Turn] = []
-    for turn in layout(turns, native=native_tools):
+    if any(turn.role == "tool" or turn.tool_calls for turn in turns):
+        from langchain_qianfan_free.tool_history import layout  # noqa: PLC0415 (only with tools)
+
+        turns = layout(turns, native=native_tools)
+    for turn in turns:
         if merged and merged[-1].role == turn.role and turn.role != "tool":
             merged[-1] = _merge(merged[-1], turn)
         else:
@@ -160,6 +162,7 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
 
 def _broken_calls(message: AIMessage, text: str) -> str:
     """Invalid tool calls as the model wrote them (unless the text still shows them)."""
+    from langchain_qianfan_free.tool_prompt import CALL_CLOSE, CALL_OPEN  # noqa: PLC0415
     return "\n".join(
         f"{CALL_OPEN}\n"
         f'{{"name": {json.dumps(call.get("name"), ensure_ascii=False)}, '

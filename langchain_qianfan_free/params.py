@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
@@ -20,9 +20,13 @@ __all__ = [
     "MIN_TEMPERATURE",
     "PARAM_NAMES",
     "RequestParams",
+    "ToolCallingMode",
     "check_value",
     "resolve_params",
 ]
+
+ToolCallingMode = Literal["auto", "native", "prompt"]
+"""The ``tool_calling`` setting: native function calling, the prompt contract, or by model."""
 
 MIN_TEMPERATURE = 0.01
 """What ``temperature=0`` becomes: ERNIE accepts (0, 1] and rejects 0 itself."""

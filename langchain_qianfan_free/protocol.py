@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
@@ -25,8 +25,10 @@ from langchain_qianfan_free.errors import (
 )
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.sse import SSEDecoder
-from langchain_qianfan_free.tools import ToolSetup
 from langchain_qianfan_free.turns import Conversation, Turn
+
+if TYPE_CHECKING:
+    from langchain_qianfan_free.tools import ToolSetup
 
 __all__ = [
     "REQUEST_ID_HEADER",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
@@ -32,8 +32,10 @@ from langchain_qianfan_free.protocol import (
     usage_of,
     wire_messages,
 )
-from langchain_qianfan_free.tools import ToolSetup
 from langchain_qianfan_free.turns import Conversation, Turn
+
+if TYPE_CHECKING:
+    from langchain_qianfan_free.tools import ToolSetup
 
 __all__ = [
     "CHAT_PATH",

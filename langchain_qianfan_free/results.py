@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
@@ -37,13 +37,14 @@ from langchain_qianfan_free.protocol import (
     rate_limit_headers,
 )
 from langchain_qianfan_free.stops import StopScanner, cut_at_stop
-from langchain_qianfan_free.tool_results import (
-    TextGate,
-    ToolOutcome,
-    merge_raw_calls,
-    resolve_calls,
-)
-from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free.turns import ToolOutcome
+
+if TYPE_CHECKING:
+    from langchain_qianfan_free.tool_results import TextGate
+    from langchain_qianfan_free.tools import ToolSetup
+
+# The tool machinery (tool_results and what it needs) is imported only when a request
+# has tools: a plain chat never loads it, which keeps import time and memory down.
 
 __all__ = [
     "PROVIDER",
@@ -118,11 +119,12 @@ def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) ->
     """Build the ``ChatResult`` of a non-streaming call."""
     text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
     complete = not stopped and finish_reason(reply.finish_reason, reply.flags, False) != "length"
-    outcome = (
-        resolve_calls(text, reply.tool_calls, ctx.tools, complete=complete)
-        if ctx.tools
-        else ToolOutcome(text)
-    )
+    if ctx.tools:
+        from langchain_qianfan_free.tool_results import resolve_calls  # noqa: PLC0415
+
+        outcome = resolve_calls(text, reply.tool_calls, ctx.tools, complete=complete)
+    else:
+        outcome = ToolOutcome(text)
     metadata = _metadata(reply, headers, ctx, stopped, bool(outcome.tool_calls))
     usage = usage_metadata(reply.usage)
     calls: dict[str, Any] = {}  # only when there are some: empty lists cost a validation
@@ -155,9 +157,11 @@ class StreamAssembler:
         self._outcome: ToolOutcome | None = None
         tools = ctx.tools
         gated = tools is not None and tools.enabled and (not tools.native or bool(tools.forced))
-        self._gate = (
-            TextGate(tuple(tools.schemas), hold_all=bool(tools.forced)) if tools and gated else None
-        )
+        self._gate: TextGate | None = None
+        if tools and gated:
+            from langchain_qianfan_free.tool_results import TextGate  # noqa: PLC0415
+
+            self._gate = TextGate(tuple(tools.schemas), hold_all=bool(tools.forced))
 
     def feed(self, reply: Reply, headers: Mapping[str, str]) -> AIMessageChunk | None:
         """Take one event; return the chunk to emit for it, if any text is ready."""
@@ -192,6 +196,8 @@ class StreamAssembler:
         self._headers = headers
         self._scanner = StopScanner(self._ctx.stops)
         text = self._scanner.feed(reply.text)
+        from langchain_qianfan_free.tool_results import TextGate  # noqa: PLC0415
+
         self._gate = TextGate(
             tuple(self._ctx.tools.schemas) if self._ctx.tools else (), hold_all=True
         )
@@ -245,12 +251,16 @@ class StreamAssembler:
             else:
                 text = rest
             tools = self._ctx.tools
-            calls = merge_raw_calls(self._pieces)
-            self._outcome = (
-                resolve_calls(text, calls, tools, complete=self._complete())
-                if tools is not None
-                else ToolOutcome(text)
-            )
+            if tools is not None:
+                from langchain_qianfan_free.tool_results import (  # noqa: PLC0415
+                    merge_raw_calls,
+                    resolve_calls,
+                )
+
+                calls = merge_raw_calls(self._pieces)
+                self._outcome = resolve_calls(text, calls, tools, complete=self._complete())
+            else:
+                self._outcome = ToolOutcome(text)
         return self._outcome
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import InvalidToolCall, ToolCall
@@ -35,25 +34,9 @@ from langchain_qianfan_free.tool_prompt import (
     parse_reply,
 )
 from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free.turns import ToolOutcome
 
 __all__ = ["TextGate", "ToolOutcome", "correction", "merge_raw_calls", "resolve_calls"]
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """The tool calls of a reply.
-
-    Attributes:
-        text: The answer's text (without the call blocks in prompt mode).
-        tool_calls: Valid calls.
-        invalid_tool_calls: Calls that cannot run, with the reason.
-        violated: ``tool_choice`` forced a call and the reply has no valid one.
-    """
-
-    text: str
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
-    violated: bool = False
 
 
 def merge_raw_calls(pieces: Sequence[RawCall]) -> list[RawCall]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
+from langchain_qianfan_free.params import ToolCallingMode
 from langchain_qianfan_free.tool_prompt import render_instruction
 
 __all__ = [
@@ -28,8 +29,6 @@ __all__ = [
     "normalize_tool_choice",
     "tool_setup",
 ]
-
-ToolCallingMode = Literal["auto", "native", "prompt"]
 
 ToolChoice = str
 """``"auto"``, ``"none"``, ``"required"``, or the name of the one tool that must be called."""

@@ -346,6 +346,15 @@ class AsyncTransport:
             int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncGenerator[None, None]]
         ] = {}
         self._proxy = EnvProxies()
+        # One gate per session, as wide as its pool: calls beyond the pool wait here, as
+        # a coroutine, rather than inside aiohttp with a request already built (which
+        # holds about 3 KB more per waiting call: 1.4 MB in a 500-way burst).
+        self._gates: dict[int, asyncio.Semaphore] = {}
+
+    async def _gate(self) -> asyncio.Semaphore:
+        """The running loop's gate (its session is created with it)."""
+        await self.session()
+        return self._gates[id(asyncio.get_running_loop())]
 
     async def session(self) -> aiohttp.ClientSession:
         """The running loop's session, created on first use."""
@@ -368,11 +377,14 @@ class AsyncTransport:
         keeper = self._keep(session, finalizer)
         await keeper.__anext__()
         self._sessions[id(loop)] = (loop, session, keeper)
+        self._gates[id(loop)] = asyncio.Semaphore(_POOL_SIZE)
         return session
 
     async def aclose(self) -> None:
         """Close the running loop's session now (for loops managed by hand)."""
-        entry = self._sessions.pop(id(asyncio.get_running_loop()), None)
+        key = id(asyncio.get_running_loop())
+        self._gates.pop(key, None)
+        entry = self._sessions.pop(key, None)
         if entry is not None:
             await entry[2].aclose()  # the keeper: closes the session, and is done
 
@@ -392,6 +404,7 @@ class AsyncTransport:
             if loop.is_closed():
                 _drop_dead(session)
                 del self._sessions[key]
+                self._gates.pop(key, None)
 
     async def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
@@ -413,7 +426,8 @@ class AsyncTransport:
             delivered = False
             try:
                 request = await self._authorize(call, state)
-                async with await self._open(request, call.timeout) as response:
+                gate = await self._gate()
+                async with gate, await self._open(request, call.timeout) as response:
                     headers = response.headers
                     if not _is_stream(response.status, headers):
                         body = await self._read(response, request, call.timeout)
@@ -475,9 +489,14 @@ class AsyncTransport:
     async def _send(
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        response = await self._open(request, timeout)
-        async with response:
-            return response.status, response.headers, await self._read(response, request, timeout)
+        async with await self._gate():
+            response = await self._open(request, timeout)
+            async with response:
+                return (
+                    response.status,
+                    response.headers,
+                    await self._read(response, request, timeout),
+                )
 
     async def _open(self, request: HttpRequest, timeout: float | None) -> aiohttp.ClientResponse:
         session = await self.session()

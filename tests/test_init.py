@@ -49,3 +49,18 @@ def test_pytest_plugin_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_importing_chatqianfan_leaves_the_tool_machinery_unloaded() -> None:
+    # Tools and structured output load on first use, so a plain chat pays for neither
+    # their import time nor their memory (docs/performance.md).
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = (
+        "import sys; from langchain_qianfan_free import ChatQianfan; "
+        "print(sorted(m for m in sys.modules if m.startswith(('langchain_qianfan_free.tool', "
+        "'langchain_qianfan_free.structured', 'langchain_core.tools'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
