@@ -17,11 +17,13 @@ CLIENT_CPU = 0
 SERVER_CPU = 1
 
 
+# Read once, before pin_client() narrows this process (and its children) to one CPU.
+_TWO_CPUS = hasattr(os, "sched_getaffinity") and {CLIENT_CPU, SERVER_CPU} <= os.sched_getaffinity(0)
+
+
 def two_cpus() -> bool:
     """Whether client and server can each have a CPU of their own."""
-    if not hasattr(os, "sched_getaffinity"):
-        return False
-    return {CLIENT_CPU, SERVER_CPU} <= os.sched_getaffinity(0)
+    return _TWO_CPUS
 
 
 def pin_client() -> None:

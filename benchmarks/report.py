@@ -288,7 +288,8 @@ def chart(results: Results, path: Path) -> str | None:
     figure, axes = plt.subplots(3, 2, figsize=(13, 11))
     for axis, (title, names, values) in zip(axes.flat, panels, strict=True):
         colours = [
-            "#999999" if n.startswith(("raw ", "LangChain")) or n in {FAKE, BASE_IMPORT}
+            "#999999"
+            if n.startswith(("raw ", "LangChain", "a module")) or n in {FAKE, BASE_IMPORT}
             else "#c0392b" if "Qianfan" in n and "Endpoint" not in n
             else "#2e86c1"
             for n in names
@@ -299,7 +300,9 @@ def chart(results: Results, path: Path) -> str | None:
         axis.tick_params(axis="y", labelsize=8)
         for y, value in enumerate(values):
             axis.text(value, y, f" {value:.3g}", va="center", fontsize=8)
-    figure.suptitle("langchain-qianfan-free vs the raw HTTP floor (grey) and peers (blue)")
+    figure.suptitle(
+        "ChatQianfan (red) vs the raw HTTP and LangChain floors (grey) and peers (blue)"
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
