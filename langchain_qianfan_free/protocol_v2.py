@@ -155,14 +155,13 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     calls = delta.get("tool_calls")
     usage = data.get("usage")
     return Reply(
-        content if type(content) is str else str(content or ""),
-        choice.get("finish_reason") or None,
-        usage_of(usage) if usage else None,
-        data.get("id"),
-        data.get("model"),
-        {k: choice[k] for k in _FLAGS if k in choice},
-        False,
-        _raw_calls(calls) if calls else [],
+        text=content if type(content) is str else str(content or ""),
+        finish_reason=choice.get("finish_reason") or None,
+        usage=usage_of(usage) if usage else None,
+        response_id=data.get("id"),
+        model=data.get("model"),
+        flags={k: choice[k] for k in _FLAGS if k in choice},
+        tool_calls=_raw_calls(calls) if calls else [],
     )
 
 
