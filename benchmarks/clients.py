@@ -58,10 +58,17 @@ class Client:
 
 
 def _body(prompt: str, *, v2: bool, stream: bool) -> bytes:
+    """The body ChatQianfan sends for the same prompt: the floors do the same POST.
+
+    That includes ``"stream": false`` on plain calls. A v2 stream asks for usage
+    (``stream_options.include_usage``), as ChatQianfan does to report
+    ``usage_metadata``; the server then sends one more event, with the usage.
+    """
     message = {"messages": [{"role": "user", "content": prompt}]}
     body: dict[str, Any] = {"model": MODEL, **message} if v2 else message
-    if stream:
-        body["stream"] = True
+    body["stream"] = stream
+    if stream and v2:
+        body["stream_options"] = {"include_usage": True}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -131,8 +138,12 @@ def raw_requests(endpoint: Endpoint, protocol: str, token: str | None = None) ->
                     yield piece
 
     return Client(
-        f"raw requests ({protocol})", protocol, invoke=invoke, stream=stream,
-        close=session.close, floor=True,
+        f"raw requests ({protocol})",
+        protocol,
+        invoke=invoke,
+        stream=stream,
+        close=session.close,
+        floor=True,
     )
 
 
@@ -170,8 +181,12 @@ def raw_aiohttp(endpoint: Endpoint, protocol: str, token: str | None = None) -> 
             await holder.pop().close()
 
     return Client(
-        f"raw aiohttp ({protocol})", protocol, ainvoke=ainvoke, astream=astream,
-        aclose=aclose, floor=True,
+        f"raw aiohttp ({protocol})",
+        protocol,
+        ainvoke=ainvoke,
+        astream=astream,
+        aclose=aclose,
+        floor=True,
     )
 
 
@@ -200,7 +215,12 @@ def from_chat_model(name: str, protocol: str, model: Any) -> Client:
     close = getattr(model, "close", None)
     aclose = getattr(model, "aclose", None)
     return Client(
-        name, protocol, invoke=invoke, ainvoke=ainvoke, stream=stream, astream=astream,
+        name,
+        protocol,
+        invoke=invoke,
+        ainvoke=ainvoke,
+        stream=stream,
+        astream=astream,
         close=close if callable(close) else (lambda: None),
         aclose=aclose if callable(aclose) else None,
     )
@@ -231,21 +251,25 @@ def minimal_provider(endpoint: Endpoint) -> Client:
         def _llm_type(self) -> str:
             return "minimal"
 
-        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                      **kwargs: Any) -> ChatResult:
+        def _generate(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> ChatResult:
             return result(sync.invoke(str(messages[-1].content)))  # type: ignore[misc]
 
-        async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                             **kwargs: Any) -> ChatResult:
+        async def _agenerate(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> ChatResult:
             return result(await asyn.ainvoke(str(messages[-1].content)))  # type: ignore[misc]
 
-        def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                    **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        def _stream(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> Iterator[ChatGenerationChunk]:
             for piece in sync.stream(str(messages[-1].content)):  # type: ignore[misc]
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 
-        async def _astream(self, messages: Any, stop: Any = None, run_manager: Any = None,
-                           **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        async def _astream(
+            self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> AsyncIterator[ChatGenerationChunk]:
             async for piece in asyn.astream(str(messages[-1].content)):  # type: ignore[misc]
                 yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
 

@@ -12,9 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import HumanMessage
 
+from benchmarks.clients import MODEL, _body
 from benchmarks.run import alternate
 from benchmarks.stats import Samples
+from langchain_qianfan_free import ChatQianfan
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,11 +41,22 @@ def test_smoke_run_prints_and_writes_the_report(smoke: tuple[Path, str]) -> None
     out, printed = smoke
     report = (out / "report.md").read_text(encoding="utf-8")
     assert printed.strip() == report.strip()
-    for heading in ("## Targets", "## Sync `invoke`", "## Sequential `ainvoke`",
-                    "## 50-event stream", "## Concurrent `ainvoke`", "## Import time"):
+    for heading in (
+        "## Targets",
+        "## Sync `invoke`",
+        "## Sequential `ainvoke`",
+        "## 50-event stream",
+        "## Concurrent `ainvoke`",
+        "## Import time",
+    ):
         assert heading in report
-    for client in ("raw requests (v2)", "raw aiohttp (v1)", "ChatQianfan (v2)",
-                   "ChatQianfan (v1)", "LangChain fake model (no I/O)"):
+    for client in (
+        "raw requests (v2)",
+        "raw aiohttp (v1)",
+        "ChatQianfan (v2)",
+        "ChatQianfan (v1)",
+        "LangChain fake model (no I/O)",
+    ):
         assert f"| {client} |" in report
 
 
@@ -52,13 +66,16 @@ def test_smoke_run_measures_every_client_and_the_token_guarantee(
     out, _ = smoke
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     invoked = set(results["samples"]["invoke"])
-    assert {"raw requests (v2)", "raw requests (v1)", "ChatQianfan (v2)",
-            "ChatQianfan (v1)"} <= invoked
+    assert {
+        "raw requests (v2)",
+        "raw requests (v1)",
+        "ChatQianfan (v2)",
+        "ChatQianfan (v1)",
+    } <= invoked
     assert set(results["stream_event_counts"].values()) == {50}
     v1_bursts = results["bursts"]["ChatQianfan (v1)"]
     assert [burst["token_requests"] for burst in v1_bursts] == [1] * len(v1_bursts)
-    assert all(burst["failed"] == 0 for bursts in results["bursts"].values()
-               for burst in bursts)
+    assert all(burst["failed"] == 0 for bursts in results["bursts"].values() for burst in bursts)
 
 
 def test_smoke_run_draws_the_chart(smoke: tuple[Path, str]) -> None:
@@ -80,3 +97,13 @@ def test_overheads_pair_rounds_so_a_slow_round_hits_both_sides() -> None:
         samples.add("invoke", "floor", floor)
     assert samples.overhead("invoke", "ours", "floor") == pytest.approx(1.0)
     assert samples.ratio("invoke", "ours", "floor") == pytest.approx((2.1 / 1.1 + 9.1 / 8.1) / 2)
+
+
+@pytest.mark.parametrize("protocol", ["v2", "v1"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_floors_send_the_same_body_as_chat_qianfan(protocol: str, stream: bool) -> None:
+    keys = {"api_key": "k"} if protocol == "v2" else {"qianfan_ak": "a", "qianfan_sk": "s"}
+    model = ChatQianfan(model=MODEL, base_url="http://127.0.0.1:9", **keys)  # type: ignore[arg-type]
+    call, _ = model._prepare([HumanMessage("你好")], None, {}, stream=stream)
+    floor = _body("你好", v2=protocol == "v2", stream=stream)
+    assert json.loads(floor) == json.loads(call.request.body)
