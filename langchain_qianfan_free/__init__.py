@@ -29,6 +29,7 @@ def __getattr__(name: str) -> Any:
         # boundary); from chat_models, at the top of a script, langchain-core's import
         # hit the worst depth and took ~20 % longer (docs/performance.md, "Import time").
         from langchain_core.language_models import BaseChatModel  # noqa: PLC0415, F401
+
         from langchain_qianfan_free.chat_models import ChatQianfan  # noqa: PLC0415
 
         globals()[name] = ChatQianfan

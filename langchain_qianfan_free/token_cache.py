@@ -10,6 +10,7 @@ callers need it at the same moment, from any thread or event loop, sync or async
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from concurrent.futures import Future
@@ -43,6 +44,22 @@ class Flight(Future[str]):
         super().__init__()
         self.owner = threading.get_ident()
         self.set_running_or_notify_cancel()
+        self._per_loop: dict[asyncio.AbstractEventLoop, asyncio.Future[str]] = {}
+        self._per_loop_guard = threading.Lock()
+
+    def for_loop(self) -> asyncio.Future[str]:
+        """This fetch as a future of the running event loop.
+
+        One per loop, shared by all of that loop's waiters: a cold burst of 500 calls
+        then chains one asyncio future to the fetch instead of 499 (about 1 MB less).
+        Waiters must not cancel it (``asyncio.wait`` never does).
+        """
+        loop = asyncio.get_running_loop()
+        with self._per_loop_guard:
+            shared = self._per_loop.get(loop)
+            if shared is None:
+                shared = self._per_loop[loop] = asyncio.wrap_future(self, loop=loop)
+            return shared
 
 
 class TokenCache:
@@ -85,7 +102,7 @@ class TokenCache:
         Returns:
             The fetch's future, and whether the caller must do the fetch (and then
             :meth:`land` it); the others wait on the future (``.result()``, or
-            ``await asyncio.wrap_future(...)`` from any event loop).
+            awaiting :meth:`Flight.for_loop` from any event loop).
         """
         with self._guard:
             flight = self._flights.get(key)

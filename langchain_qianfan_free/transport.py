@@ -462,16 +462,17 @@ class AsyncTransport:
         while True:
             flight, mine = auth.cache.board(auth.key)
             if not mine:
-                try:
-                    # shield: this caller's cancellation must not reach the shared fetch
-                    return await asyncio.wait_for(
-                        asyncio.shield(asyncio.wrap_future(flight)), timeout or _TOKEN_WAIT
-                    )
-                except FetchAbandoned:
-                    continue
-                except asyncio.TimeoutError:  # the fetching caller is stuck: do it here
+                # asyncio.wait: this caller's cancellation or timeout never reaches the
+                # fetch, which the loop's other waiters share.
+                shared = flight.for_loop()
+                await asyncio.wait((shared,), timeout=timeout or _TOKEN_WAIT)
+                if not shared.done():  # the fetching caller is stuck: do it here
                     status, _, body = await self._send(auth.token_request(), timeout)
                     return auth.accept(status, body)
+                try:
+                    return shared.result()
+                except FetchAbandoned:
+                    continue
             outcome: str | BaseException = FetchAbandoned()
             try:
                 credential = auth.cached()

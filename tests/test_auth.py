@@ -211,3 +211,46 @@ def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
     assert sync_transport._fetch_token(auth, 0.05) == "24.tok"
     assert asyncio.run(async_transport._fetch_token(auth, 0.05)) == "24.tok"
     assert not stuck.done()
+
+
+
+def test_the_waiters_of_one_loop_share_one_future_of_the_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cold burst chains one asyncio future per loop to the fetch, not one per call."""
+    chained: list[object] = []
+    wrap_future = asyncio.wrap_future
+
+    def counting_wrap_future(future: Any, *, loop: Any = None) -> Any:
+        chained.append(future)
+        return wrap_future(future, loop=loop)
+
+    monkeypatch.setattr(asyncio, "wrap_future", counting_wrap_future)
+    from langchain_qianfan_free.token_cache import Flight  # noqa: PLC0415
+    from langchain_qianfan_free.transport import AsyncTransport  # noqa: PLC0415
+
+    auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
+    flight, mine = auth.cache.board(auth.key)  # a fetch in flight, owned elsewhere
+    assert mine
+    transport = AsyncTransport()
+
+    async def burst() -> tuple[list[str], asyncio.Future[str]]:
+        waiters = [asyncio.create_task(transport._fetch_token(auth, 5)) for _ in range(50)]
+        await asyncio.sleep(0)  # all of them wait now
+        shared = flight.for_loop()
+        assert flight.for_loop() is shared
+        auth.cache.land(auth.key, flight, "24.tok")
+        return await asyncio.gather(*waiters), shared
+
+    tokens, shared = asyncio.run(burst())
+    assert tokens == ["24.tok"] * 50
+    assert len(chained) == 1
+    # another loop (another thread's, say) gets its own future of the same fetch
+    assert asyncio.run(_for_loop_of(flight)) is not shared
+    assert isinstance(flight, Flight)
+
+
+async def _for_loop_of(flight: Any) -> Any:
+    shared = flight.for_loop()
+    assert await shared == "24.tok"
+    return shared
