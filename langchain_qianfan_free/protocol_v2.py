@@ -145,25 +145,22 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
 
 def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
     """Parse one v2 stream event (``[DONE]`` ends the stream)."""
-    if payload == "[DONE]" or (payload[:1] != "{" and payload.strip() == "[DONE]"):
+    if payload == "[DONE]" or payload.strip() == "[DONE]":
         return Reply(done=True)
     data = decode_json(payload, "a stream event", headers)
-    # (This runs for every event: the checks that almost never fire are kept cheap.)
-    if type(data) is not dict or "error" in data or "error_code" in data:
-        _raise_if_error(data, headers, 200)
+    _raise_if_error(data, headers, 200)
     choice = _first_choice(data, headers) or {}
     delta = choice.get("delta") or {}
     content = delta.get("content")
     calls = delta.get("tool_calls")
     usage = data.get("usage")
-    flagged = "flag" in choice or "ban_round" in choice
     return Reply(
         text=content if type(content) is str else str(content or ""),
         finish_reason=choice.get("finish_reason") or None,
         usage=usage_of(usage) if usage else None,
         response_id=data.get("id"),
         model=data.get("model"),
-        flags={k: choice[k] for k in _FLAGS if k in choice} if flagged else {},
+        flags={k: choice[k] for k in _FLAGS if k in choice},
         tool_calls=_raw_calls(calls) if calls else [],
     )
 

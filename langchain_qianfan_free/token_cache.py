@@ -59,7 +59,15 @@ class Flight(Future[str]):
             shared = self._per_loop.get(loop)
             if shared is None:
                 shared = self._per_loop[loop] = asyncio.wrap_future(self, loop=loop)
+                # A failed fetch whose waiters all gave up (timed out, cancelled) is not
+                # an error of this loop: mark it seen, or asyncio logs it when collected.
+                shared.add_done_callback(_seen)
             return shared
+
+
+def _seen(future: asyncio.Future[str]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class TokenCache:

@@ -254,3 +254,26 @@ async def _for_loop_of(flight: Any) -> Any:
     shared = flight.for_loop()
     assert await shared == "24.tok"
     return shared
+
+
+def test_a_failed_fetch_nobody_waits_for_any_more_is_not_logged_by_asyncio() -> None:
+    import gc  # noqa: PLC0415
+
+    from langchain_qianfan_free.token_cache import FetchAbandoned, Flight  # noqa: PLC0415
+
+    reported: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: reported.append(ctx))
+        flight = Flight()
+        shared = flight.for_loop()
+        # the only waiter gave up (say it timed out); then the fetch fails
+        await asyncio.wait((shared,), timeout=0)
+        flight.set_exception(FetchAbandoned())
+        await asyncio.sleep(0)  # the result reaches the loop's future
+        await asyncio.sleep(0)
+        del flight, shared
+        gc.collect()
+
+    asyncio.run(main())
+    assert reported == []
