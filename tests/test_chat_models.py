@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
+import types
 from typing import Any
 
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import BaseChatModel
 from langchain_core.load import dumpd, dumps, load
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from pydantic import ValidationError
@@ -186,6 +189,45 @@ def test_langchains_stream_switch_per_call_is_not_a_body_field(
     message = model.invoke("你好", stream=stream)
     assert "你好" in message.content
     assert chat_requests(qianfan_emulator)[-1].json.get("stream", False) is stream
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_callbacks_see_the_invocation_params_langchain_would_report(qianfan_emulator, mode) -> None:
+    # ChatQianfan builds them directly (LangChain's own goes through the deprecated
+    # dict()); tracers must see the same thing, per-call settings and stop included.
+    seen: list[dict[str, Any]] = []
+
+    class Collect(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+            seen.append(kwargs["invocation_params"])
+
+    model = make_model(qianfan_emulator, "v2", temperature=0.3)
+    call(model, mode, "你好", stop=["。"], top_p=0.5, config={"callbacks": [Collect()]})
+    (params,) = seen
+    reference = BaseChatModel._get_invocation_params(model, stop=["。"], top_p=0.5)
+    assert params == reference
+    assert params["_type"] == "qianfan-chat"
+    assert params["model_name"] == "ernie-speed-8k"
+    assert params["temperature"] == 0.3
+    assert params["stop"] == ["。"]
+    assert params["top_p"] == 0.5
+
+
+@pytest.mark.parametrize("name", ["_generate", "_agenerate"])
+def test_the_signature_langchain_inspects_on_every_call_is_the_methods_own(name) -> None:
+    # It is stored on the method (langchain-core asks for it on every call, to see
+    # whether run_manager is accepted); it must be what the code itself declares.
+    method = getattr(ChatQianfan, name)
+    plain = types.FunctionType(
+        method.__code__, method.__globals__, name, method.__defaults__, method.__closure__
+    )
+    plain.__kwdefaults__ = method.__kwdefaults__
+    plain.__annotations__ = method.__annotations__
+    assert "__signature__" in vars(method)
+    assert inspect.signature(method) == inspect.signature(plain)
+    bound = getattr(ChatQianfan(api_key="k"), name)
+    expected = ["messages", "stop", "run_manager", "kwargs"]
+    assert list(inspect.signature(bound).parameters) == expected
 
 
 def test_same_model_across_two_asyncio_runs(qianfan_emulator) -> None:
