@@ -454,10 +454,9 @@ class ChatQianfan(BaseChatModel):
     def _get_invocation_params(
         self, stop: list[str] | None = None, **kwargs: Any
     ) -> dict[str, Any]:
-        # What BaseChatModel reports (identifying params, _type, stop, call kwargs),
-        # built directly: its own goes through the deprecated dict() inside a
-        # warnings.catch_warnings() block, about 5 µs on every call.
-        return {**self._identifying_params, "_type": self._llm_type, "stop": stop, **kwargs}
+        # BaseChatModel's own, from asdict() rather than through the deprecated dict()
+        # inside a warnings.catch_warnings() block (about 5 µs on every call).
+        return {**self.asdict(), "stop": stop, **kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(

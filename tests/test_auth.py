@@ -213,7 +213,6 @@ def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
     assert not stuck.done()
 
 
-
 def test_the_waiters_of_one_loop_share_one_future_of_the_fetch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
