@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
@@ -167,17 +167,25 @@ class EventReader:
         self._headers = headers
         self._decoder = SSEDecoder()
 
-    def feed(self, raw: bytes) -> Iterator[Answer]:
+    def feed(self, raw: bytes) -> Iterable[Answer]:
         """Answers completed by ``raw``; raises the error an event reports."""
-        return self._answers(self._decoder.feed(raw))
+        payloads = self._decoder.feed(raw)
+        if len(payloads) > 1:
+            return self._answers(payloads)
+        # One event (the usual read) or none: parsing it now delivers nothing later
+        # than lazily would, and saves a generator per read.
+        return (self._answer(payloads[0]),) if payloads else ()
 
-    def close(self) -> Iterator[Answer]:
+    def close(self) -> Iterable[Answer]:
         """Answers left at the end of the body."""
         return self._answers(self._decoder.close())
 
     def _answers(self, payloads: list[str]) -> Iterator[Answer]:
         for payload in payloads:
-            yield Answer(self._protocol.parse_event(payload, self._headers), self._headers)
+            yield self._answer(payload)
+
+    def _answer(self, payload: str) -> Answer:
+        return Answer(self._protocol.parse_event(payload, self._headers), self._headers)
 
 
 def decode_json(body: bytes | str, what: str, headers: Mapping[str, str]) -> Any:

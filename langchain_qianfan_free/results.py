@@ -167,10 +167,14 @@ class StreamAssembler:
         """Take one event; return the chunk to emit for it, if any text is ready."""
         self._headers = headers
         final = self._final
-        final.response_id = final.response_id or reply.response_id
-        final.model = final.model or reply.model
-        final.finish_reason = reply.finish_reason or final.finish_reason
-        final.usage = reply.usage or final.usage
+        if not final.response_id:
+            final.response_id = reply.response_id
+        if not final.model:
+            final.model = reply.model
+        if reply.finish_reason:
+            final.finish_reason = reply.finish_reason
+        if reply.usage:
+            final.usage = reply.usage
         if reply.flags:
             final.flags.update(reply.flags)
         if reply.tool_calls:
@@ -180,9 +184,11 @@ class StreamAssembler:
             text = self._gate.feed(text)
         if not text:
             return None
-        return AIMessageChunk(
-            content=text, id=final.response_id, response_metadata={"model_provider": PROVIDER}
-        )
+        chunk = AIMessageChunk(content=text, id=final.response_id)
+        # Filled in place, as langchain-openai does: validating a metadata dict per
+        # event costs more than the rest of the event's own work.
+        chunk.response_metadata["model_provider"] = PROVIDER
+        return chunk
 
     def violated(self) -> bool:
         """Whether a forced ``tool_choice`` got no valid call (call after the last event)."""

@@ -35,6 +35,7 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._split = False  # the incremental decoder holds part of a character
         self._buffer = ""
         self._data: list[str] = []
 
@@ -47,22 +48,44 @@ class SSEDecoder:
         Returns:
             Payloads completed by this chunk, in order (possibly none).
         """
-        self._buffer += self._text.decode(chunk)
+        # This runs for every network read of every stream, so the usual case (whole
+        # UTF-8 characters, "\n" line ends, "data:" lines) takes the shortest path.
+        text = self._decode(chunk)
+        buffer = self._buffer + text if self._buffer else text
         out: list[str] = []
-        if "\r" not in self._buffer:  # the usual case: plain "\n" line ends, no regex
-            lines = self._buffer.split("\n")
+        if "\r" not in buffer:
+            lines = buffer.split("\n")
             self._buffer = lines.pop()
+            data = self._data
             for line in lines:
-                self._line(line, out)
+                if line.startswith("data:"):
+                    data.append(line[6:] if line.startswith(" ", 5) else line[5:])
+                elif not line:
+                    if data:
+                        out.append(data[0] if len(data) == 1 else "\n".join(data))
+                        data.clear()
+                else:
+                    self._line(line, out)
             return out
         start = 0
-        for match in _LINE_END.finditer(self._buffer):
-            if match.group() == "\r" and match.end() == len(self._buffer):
+        for match in _LINE_END.finditer(buffer):
+            if match.group() == "\r" and match.end() == len(buffer):
                 break  # may be the first half of "\r\n": wait for the next byte
-            self._line(self._buffer[start : match.start()], out)
+            self._line(buffer[start : match.start()], out)
             start = match.end()
-        self._buffer = self._buffer[start:]
+        self._buffer = buffer[start:]
         return out
+
+    def _decode(self, chunk: bytes) -> str:
+        """``chunk`` as text; a character split across reads is completed by the next."""
+        if not self._split:
+            try:
+                return chunk.decode()
+            except UnicodeDecodeError:
+                pass  # a split character, or invalid bytes: the incremental decoder's job
+        text = self._text.decode(chunk)
+        self._split = bool(self._text.getstate()[0])
+        return text
 
     def close(self) -> list[str]:
         """Flush at end of stream: a last line or event not followed by a blank line.
@@ -71,6 +94,7 @@ class SSEDecoder:
             Any payloads left over.
         """
         self._buffer += self._text.decode(b"", final=True)
+        self._split = False
         out: list[str] = []
         if self._buffer:
             self._line(self._buffer.rstrip("\r"), out)
@@ -92,6 +116,7 @@ class SSEDecoder:
             out.append(line.strip())
 
     def _dispatch(self, out: list[str]) -> None:
-        if self._data:
-            out.append("\n".join(self._data))
-            self._data = []
+        data = self._data
+        if data:
+            out.append(data[0] if len(data) == 1 else "\n".join(data))
+            data.clear()

@@ -47,3 +47,16 @@ def test_event_without_trailing_blank_line_is_flushed_on_close() -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b'data: {"is_end":true}') == []
     assert decoder.close() == ['{"is_end":true}']
+
+
+def test_invalid_utf8_becomes_a_replacement_character_wherever_reads_are_cut() -> None:
+    # Whole reads are decoded directly and only split characters go through the
+    # incremental decoder; bad bytes next to a split character must come out the same.
+    raw = 'data: {"result":"好'.encode() + b"\xff" + '世"}\n\ndata: "é"\n\n'.encode()
+    expected = ['{"result":"好\ufffd世"}', '"é"']
+    for cut in range(len(raw) + 1):
+        assert decode_in_pieces(raw, cut) == expected, cut
+        for second in range(cut, len(raw) + 1):
+            decoder = SSEDecoder()
+            parts = [raw[:cut], raw[cut:second], raw[second:]]
+            assert [p for part in parts for p in decoder.feed(part)] + decoder.close() == expected
