@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
-from benchmarks.clients import MODEL, _body
-from benchmarks.run import alternate
+from benchmarks.clients import MINIMAL, MODEL, _body
+from benchmarks.report import markdown, targets
+from benchmarks.run import FAKE, Plan, Results, alternate
 from benchmarks.stats import Samples
 from langchain_qianfan_free import ChatQianfan
 
@@ -107,3 +108,33 @@ def test_the_floors_send_the_same_body_as_chat_qianfan(protocol: str, stream: bo
     call, _ = model._prepare([HumanMessage("你好")], None, {}, stream=stream)
     floor = _body("你好", v2=protocol == "v2", stream=stream)
     assert json.loads(floor) == json.loads(call.request.body)
+
+
+def _stream_run(minimal_ms: float) -> Results:
+    """A run where the raw floors take 2 ms per stream, the fake model 1 ms, ChatQianfan 3 ms."""
+    results = Results(plan=Plan(), clients=["ChatQianfan (v2)", MINIMAL])
+    results.imports = {"langchain-core BaseChatModel": [0.5], "ChatQianfan": [0.52]}
+    for client, ms in (
+        ("raw requests (v2)", 2.0),
+        (FAKE, 1.0),
+        ("ChatQianfan (v2)", 3.0),
+        (MINIMAL, minimal_ms),
+    ):
+        results.samples.add("stream_total", client, [ms / 1e3])
+        results.samples.add("stream_first", client, [ms / 2e3])
+    return results
+
+
+@pytest.mark.parametrize(
+    ("minimal_ms", "cell"), [(3.5, "3.50 ms (**over**)"), (3.2, "3.20 ms (within)")]
+)
+def test_each_target_shows_the_minimal_provider_on_the_same_measure(
+    minimal_ms: float, cell: str
+) -> None:
+    # The budget is 1.1 × (2 + 1) = 3.3 ms for both: the report says where LangChain's own
+    # floor around real I/O stands next to ChatQianfan's figure.
+    results = _stream_run(minimal_ms)
+    stream, imported = targets(results)
+    assert imported.minimal == "—"  # no minimal-provider figure for the import
+    assert (stream.measured, stream.ok, stream.minimal) == ("3.00 ms", True, cell)
+    assert f"| 3.00 ms | ≤ 3.30 ms (floor + fake + 10 %) | yes | {cell} |" in markdown(results)
