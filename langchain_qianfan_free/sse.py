@@ -49,23 +49,15 @@ class SSEDecoder:
             Payloads completed by this chunk, in order (possibly none).
         """
         # This runs for every network read of every stream, so the usual case (whole
-        # UTF-8 characters, "\n" line ends, "data:" lines) takes the shortest path.
+        # UTF-8 characters, "\n" line ends) takes the shortest path.
         text = self._decode(chunk)
         buffer = self._buffer + text if self._buffer else text
         out: list[str] = []
         if "\r" not in buffer:
             lines = buffer.split("\n")
             self._buffer = lines.pop()
-            data = self._data
             for line in lines:
-                if line.startswith("data:"):
-                    data.append(line[6:] if line.startswith(" ", 5) else line[5:])
-                elif not line:
-                    if data:
-                        out.append(data[0] if len(data) == 1 else "\n".join(data))
-                        data.clear()
-                else:
-                    self._line(line, out)
+                self._line(line, out)
             return out
         start = 0
         for match in _LINE_END.finditer(buffer):
