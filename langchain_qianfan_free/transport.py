@@ -27,7 +27,6 @@ import threading
 import time
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -36,13 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from langchain_qianfan_free import retry
-from langchain_qianfan_free.auth import (
-    Auth,
-    FetchAbandoned,
-    IamBearerAuth,
-    OAuthTokenAuth,
-    TokenAuth,
-)
+from langchain_qianfan_free.auth import Auth, IamBearerAuth, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     QianfanConnectionError,
     QianfanError,
@@ -51,6 +44,7 @@ from langchain_qianfan_free.errors import (
 )
 from langchain_qianfan_free.netenv import EnvProxies, env_ca_bundle, redact_library_logs
 from langchain_qianfan_free.protocol import Answer, EventReader, HttpRequest, ReplyParser
+from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 if TYPE_CHECKING:
     import aiohttp
@@ -61,7 +55,6 @@ _POOL_SIZE = 100  # aiohttp's own default: up to 100 calls in flight per session
 # Threads beyond the pool open throwaway connections (and urllib3 logs each); blocking
 # instead would ignore the timeout, so the sync pool is simply large.
 _SYNC_POOL_SIZE = 64
-_TOKEN_WAIT = 60.0  # seconds a sync caller waits for another caller's token fetch
 _JSON_TYPES = ("application/json",)
 
 
@@ -220,46 +213,13 @@ class SyncTransport:
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101 (others: no fetch)
-            credential = self._fetch_token(auth, call.timeout)
+            credential = fetch_sync(auth, self._send, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
 
     # Library exceptions quote the URL (and so the v1 access token). Each helper turns
     # them into a redacted QianfanError raised *outside* the except block, so the
     # original is not even reachable through __context__.
-
-    def _fetch_token(self, auth: TokenAuth, timeout: float | None) -> str:
-        """The token: fetched here, or by whoever in the process is fetching it already."""
-        while True:
-            flight, mine = auth.cache.board(auth.key)
-            if not mine:
-                if flight.owner == threading.get_ident():
-                    # A sync call inside the event loop that is fetching: waiting
-                    # would block the very loop that must finish the fetch.
-                    return self._fetch_directly(auth, timeout)
-                try:
-                    return flight.result(timeout=timeout or _TOKEN_WAIT)
-                except FetchAbandoned:
-                    continue
-                except FutureTimeout:  # the fetching caller is stuck: do it here
-                    return self._fetch_directly(auth, timeout)
-            outcome: str | BaseException = FetchAbandoned()
-            try:
-                credential = auth.cached()
-                if credential is None:
-                    status, _, body = self._send(auth.token_request(), timeout)
-                    credential = auth.accept(status, body)
-                outcome = credential
-                return credential
-            except Exception as error:
-                outcome = error
-                raise
-            finally:
-                auth.cache.land(auth.key, flight, outcome)
-
-    def _fetch_directly(self, auth: TokenAuth, timeout: float | None) -> str:
-        status, _, body = self._send(auth.token_request(), timeout)
-        return auth.accept(status, body)
 
     def _send(
         self, request: HttpRequest, timeout: float | None
@@ -453,39 +413,9 @@ class AsyncTransport:
         credential = auth.cached()
         if credential is None:
             assert isinstance(auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101 (others: no fetch)
-            credential = await self._fetch_token(auth, call.timeout)
+            credential = await fetch_async(auth, self._send, call.timeout)
         state.credential = credential
         return auth.apply(call.request, credential)
-
-    async def _fetch_token(self, auth: TokenAuth, timeout: float | None) -> str:
-        """The token: fetched here, or by whoever in the process is fetching it already."""
-        while True:
-            flight, mine = auth.cache.board(auth.key)
-            if not mine:
-                # asyncio.wait: this caller's cancellation or timeout never reaches the
-                # fetch, which the loop's other waiters share.
-                shared = flight.for_loop()
-                await asyncio.wait((shared,), timeout=timeout or _TOKEN_WAIT)
-                if not shared.done():  # the fetching caller is stuck: do it here
-                    status, _, body = await self._send(auth.token_request(), timeout)
-                    return auth.accept(status, body)
-                try:
-                    return shared.result()
-                except FetchAbandoned:
-                    continue
-            outcome: str | BaseException = FetchAbandoned()
-            try:
-                credential = auth.cached()
-                if credential is None:
-                    status, _, body = await self._send(auth.token_request(), timeout)
-                    credential = auth.accept(status, body)
-                outcome = credential
-                return credential
-            except Exception as error:
-                outcome = error
-                raise
-            finally:
-                auth.cache.land(auth.key, flight, outcome)
 
     async def _send(
         self, request: HttpRequest, timeout: float | None

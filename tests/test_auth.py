@@ -18,6 +18,7 @@ from langchain_qianfan_free.auth import (
 )
 from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
 from langchain_qianfan_free.protocol import HttpRequest
+from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 
 @pytest.mark.parametrize(
@@ -144,10 +145,10 @@ def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
             return _token_body()
 
         transport._send = slow_send  # type: ignore[method-assign]
-        owner = asyncio.create_task(transport._fetch_token(auth, 5))
+        owner = asyncio.create_task(fetch_async(auth, transport._send, 5))
         await asyncio.sleep(0)  # the owner boards the flight
-        doomed = asyncio.create_task(transport._fetch_token(auth, 5))
-        other = asyncio.create_task(transport._fetch_token(auth, 5))
+        doomed = asyncio.create_task(fetch_async(auth, transport._send, 5))
+        other = asyncio.create_task(fetch_async(auth, transport._send, 5))
         await asyncio.sleep(0)  # both wait on it
         doomed.cancel()
         await asyncio.sleep(0)
@@ -178,11 +179,11 @@ def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
             return _token_body()
 
         async_transport._send = slow_send  # type: ignore[method-assign]
-        owner = asyncio.create_task(async_transport._fetch_token(auth, None))
+        owner = asyncio.create_task(fetch_async(auth, async_transport._send, None))
         await asyncio.sleep(0)
         # a sync call (e.g. a sync tool) on the loop's own thread, timeout=None:
         # waiting for the loop's fetch would block forever
-        token = sync_transport._fetch_token(auth, None)
+        token = fetch_sync(auth, sync_transport._send, None)
         gate.set()
         await owner
         return token
@@ -208,8 +209,8 @@ def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
         return _token_body()
 
     async_transport._send = quick_send  # type: ignore[method-assign]
-    assert sync_transport._fetch_token(auth, 0.05) == "24.tok"
-    assert asyncio.run(async_transport._fetch_token(auth, 0.05)) == "24.tok"
+    assert fetch_sync(auth, sync_transport._send, 0.05) == "24.tok"
+    assert asyncio.run(fetch_async(auth, async_transport._send, 0.05)) == "24.tok"
     assert not stuck.done()
 
 
@@ -234,7 +235,7 @@ def test_the_waiters_of_one_loop_share_one_future_of_the_fetch(
     transport = AsyncTransport()
 
     async def burst() -> tuple[list[str], asyncio.Future[str]]:
-        waiters = [asyncio.create_task(transport._fetch_token(auth, 5)) for _ in range(50)]
+        waiters = [asyncio.create_task(fetch_async(auth, transport._send, 5)) for _ in range(50)]
         await asyncio.sleep(0)  # all of them wait now
         shared = flight.for_loop()
         assert flight.for_loop() is shared
