@@ -9,13 +9,15 @@
   any thread or event loop, sync or async (one fetch per key is in flight:
   :meth:`TokenCache.board`).
 
-This module decides and formats; the transports do the fetching.
+This module decides and formats; :mod:`~langchain_qianfan_free.token_fetch` fetches
+(through the transports' ``send``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import SecretStr
 
+from langchain_qianfan_free import logs
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanAuthenticationError,
@@ -153,16 +156,23 @@ class OAuthTokenAuth:
     api_key: SecretStr
     secret_key: SecretStr
     cache: TokenCache = TOKEN_CACHE
+    clock: Callable[[], float] = time.time
     can_refresh = True
+    kind = "v1 access token"
 
     @property
     def key(self) -> str:
         """Cache key: a hash, so the cache never holds the keys themselves."""
         return _cache_key("oauth", self.base_url, self.api_key, self.secret_key)
 
+    @property
+    def token_url(self) -> str:
+        """Where tokens are fetched, without the query (which holds the keys)."""
+        return _shown(f"{self.base_url}{TOKEN_PATH}")
+
     def cached(self) -> str | None:
         """The cached token, or ``None`` when one must be fetched."""
-        token = self.cache.get(self.key)
+        token = self.cache.get(self.key, self.clock())
         return token.value if token else None
 
     def token_request(self) -> HttpRequest:
@@ -180,32 +190,30 @@ class OAuthTokenAuth:
             {"Content-Type": "application/json", "Accept": "application/json"},
         )
 
-    def accept(self, status: int, body: bytes, now: float | None = None) -> str:
+    def accept(self, status: int, body: bytes, sent: float | None = None) -> str:
         """Read the token endpoint's answer, cache the token and return it.
+
+        Args:
+            status: The HTTP status of the answer.
+            body: The answer.
+            sent: When the token request was sent (``clock()`` seconds; default now):
+                the token's lifetime counts from then, as it does on the server.
 
         Raises:
             QianfanAuthenticationError: For ``invalid_client`` (wrong API Key or
                 Secret Key), naming the setting to fix.
-            QianfanAPIError: For any other failure.
+            QianfanAPIError: For any other failure, and for an answer whose token or
+                ``expires_in`` cannot be used (retried; the answer is never quoted).
         """
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get("access_token"):
-            now = time.time() if now is None else now
-            lifetime = float(data.get("expires_in") or 2592000)
-            # Refresh a little before expiry: 10 % of the lifetime, at most 5 minutes.
-            token = AccessToken(
-                str(data["access_token"]), now + lifetime - min(300.0, lifetime * 0.1)
-            )
-            self.cache.put(self.key, token)
-            return token.value
-        raise _token_error(status, data, body)
+        token = _read_oauth(status, body)
+        del body  # it may hold a token: keep it out of the frame a traceback shows
+        if isinstance(token, QianfanError):
+            raise token
+        return _store(self, token[0], self.clock() if sent is None else sent, token[1])
 
     def invalidate(self, stale: str | None) -> None:
         """Drop the rejected token so the next call fetches a new one."""
-        self.cache.invalidate(self.key, stale)
+        _invalidate(self, stale)
 
     def apply(self, request: HttpRequest, credential: str) -> HttpRequest:
         """The request with ``?access_token=`` added."""
@@ -286,11 +294,17 @@ class IamBearerAuth:
     lifetime: int = BEARER_LIFETIME
     clock: Callable[[], float] = time.time
     can_refresh = True
+    kind = "v2 bearer token (minted from IAM keys)"
 
     @property
     def key(self) -> str:
         """Cache key: a hash, so the cache never holds the keys themselves."""
         return _cache_key("iam-bearer", self.iam_url, self.access_key, self.secret_key)
+
+    @property
+    def token_url(self) -> str:
+        """Where bearer tokens are minted, without the query."""
+        return _shown(f"{self.iam_url}{IAM_TOKEN_PATH}")
 
     def cached(self) -> str | None:
         """The cached bearer token, or ``None`` when one must be minted."""
@@ -307,38 +321,68 @@ class IamBearerAuth:
         )
         return sign_request(request, self.access_key, self.secret_key, self.clock())
 
-    def accept(self, status: int, body: bytes) -> str:
+    def accept(self, status: int, body: bytes, sent: float | None = None) -> str:
         """Read the IAM answer, cache the token and return it.
+
+        Args:
+            status: The HTTP status of the answer.
+            body: The answer.
+            sent: When the mint request was sent (``clock()`` seconds; default now):
+                the token's lifetime counts from then, as it does on the server.
 
         Raises:
             QianfanAuthenticationError: When IAM refuses the keys or the signature.
-            QianfanAPIError: For any other failure (retried when it is server trouble).
+            QianfanAPIError: For any other failure (retried when it is server trouble),
+                and for an answer whose token or times cannot be used (retried).
         """
-        try:
-            data = json.loads(body) if body.strip() else None
-        except ValueError:
-            data = None
-        if status == 200 and isinstance(data, dict) and data.get("token"):
-            now = self.clock()
-            # The lifetime on the server's own clock (createTime → expireTime), so a
-            # skewed local clock does not shorten or stretch it.
-            created = _iso_seconds(data.get("createTime"))
-            expires = _iso_seconds(data.get("expireTime"))
-            if created is not None and expires is not None:
-                lifetime = expires - created
-            elif expires is not None:
-                lifetime = expires - now
-            else:
-                lifetime = float(self.lifetime)
-            lifetime = min(max(lifetime, 0.0), float(self.lifetime))
-            token = AccessToken(str(data["token"]), now + lifetime - min(300.0, lifetime * 0.1))
-            self.cache.put(self.key, token)
-            return token.value
-        raise _iam_error(status, data)
+        sent = self.clock() if sent is None else sent
+        token = self._read(status, body, sent)
+        del body  # it holds a token: keep it out of the frame a traceback shows
+        if isinstance(token, QianfanError):
+            raise token
+        return _store(self, token[0], sent, token[1])
+
+    def _read(self, status: int, body: bytes, sent: float) -> tuple[str, float] | QianfanError:
+        """The token and its lifetime, or the error to raise."""
+        data = _json_object(body)
+        if not (status == 200 and data is not None and data.get("token")):
+            return _iam_error(status, data)
+        value = _token_value(data["token"])
+        lifetime = self._lifetime(data, sent)
+        if value is not None and lifetime is not None:
+            return value, lifetime
+        what = (
+            "a token that is not a string of visible characters"
+            if value is None
+            else "an expireTime that is not after its createTime"
+        )
+        return unusable_answer(
+            f"an IAM token answer with {what} (not shown: it holds credentials)", None
+        )
+
+    def _lifetime(self, data: dict[str, object], sent: float) -> float | None:
+        """Seconds the minted token lives, at most the lifetime asked for.
+
+        On the server's own clock (``createTime`` → ``expireTime``) when it sent both,
+        so a skewed local clock does not shorten or stretch it. Times that cannot be
+        read count as absent (the lifetime asked for then applies); ``None`` when the
+        server says the token expired before it was made.
+        """
+        created = _iso_seconds(data.get("createTime"))
+        expires = _iso_seconds(data.get("expireTime"))
+        if created is not None and expires is not None:
+            if expires <= created:
+                return None
+            lifetime = expires - created
+        elif expires is not None:
+            lifetime = expires - sent
+        else:
+            lifetime = float(self.lifetime)
+        return min(max(lifetime, 0.0), float(self.lifetime))
 
     def invalidate(self, stale: str | None) -> None:
         """Drop the rejected token so the next call mints a new one."""
-        self.cache.invalidate(self.key, stale)
+        _invalidate(self, stale)
 
     def apply(self, request: HttpRequest, credential: str) -> HttpRequest:
         """The request with ``Authorization: Bearer`` (and ``appid``)."""
@@ -364,11 +408,111 @@ def _iso_seconds(value: object) -> float | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)  # IAM times are UTC
+        return moment.timestamp()
+    except (ValueError, OverflowError):  # not a time, or beyond the calendar
+        return None
+
+
+def _read_oauth(status: int, body: bytes) -> tuple[str, float] | QianfanError:
+    """A v1 token answer's token and lifetime, or the error to raise."""
+    data = _json_object(body)
+    if data is None or not data.get("access_token"):
+        return _token_error(status, data, body)
+    value = _token_value(data["access_token"])
+    lifetime = _expires_in(data.get("expires_in"))
+    if value is not None and lifetime is not None:
+        return value, lifetime
+    what = (
+        "an access_token that is not a string of visible characters"
+        if value is None
+        else "an expires_in that is not a positive number of seconds"
+    )
+    return unusable_answer(f"a token answer with {what} (not shown: it holds credentials)", None)
+
+
+def _json_object(body: bytes) -> dict[str, object] | None:
+    """The answer as a JSON object, or ``None`` (not JSON, or not an object)."""
+    try:
+        data = json.loads(body) if body.strip() else None
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # IAM times are UTC
-    return moment.timestamp()
+    return data if isinstance(data, dict) else None
+
+
+def _token_value(value: object) -> str | None:
+    """The token if it can be sent as-is: a string of visible ASCII characters.
+
+    Anything else (a number, an object, spaces or line breaks, which would break the
+    ``Authorization`` header) makes the answer unusable.
+    """
+    if isinstance(value, str) and value and all("!" <= c <= "~" for c in value):
+        return value
+    return None
+
+
+_V1_DEFAULT_LIFETIME = 2592000.0
+"""Seconds a v1 token whose answer has no ``expires_in`` is used (the documented 30 days;
+a token the server expired sooner is refreshed on its 110/111 answer)."""
+
+
+def _expires_in(value: object) -> float | None:
+    """A v1 ``expires_in`` as seconds, or ``None`` when it is not a positive number.
+
+    Absent or ``null``: :data:`_V1_DEFAULT_LIFETIME`. A string of digits is read as
+    the number it spells; booleans, other strings, lists, objects, zero, negative and
+    non-finite numbers are unusable.
+    """
+    if value is None:
+        return _V1_DEFAULT_LIFETIME
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return seconds if math.isfinite(seconds) and seconds > 0 else None
+
+
+def _store(auth: TokenAuth, value: str, sent: float, lifetime: float) -> str:
+    """Cache a fetched token for ``lifetime`` seconds from ``sent``; log it; return it."""
+    # Refresh a little before expiry: 10 % of the lifetime, at most 5 minutes.
+    margin = min(300.0, lifetime * 0.1)
+    refreshed = auth.cache.fetched_before(auth.key)
+    auth.cache.put(auth.key, AccessToken(value, sent + lifetime - margin))
+    logs.info(
+        "%s %s from %s: valid for %.0f s from the request, replaced after %.0f s",
+        auth.kind,
+        "refreshed" if refreshed else "fetched",
+        auth.token_url,
+        lifetime,
+        lifetime - margin,
+    )
+    return value
+
+
+def _invalidate(auth: TokenAuth, stale: str | None) -> None:
+    if auth.cache.invalidate(auth.key, stale):
+        logs.info(
+            "%s from %s rejected by the server: dropped, the next call fetches a new one",
+            auth.kind,
+            auth.token_url,
+        )
+    else:
+        logs.debug(
+            "%s from %s rejected by the server: already replaced by another call",
+            auth.kind,
+            auth.token_url,
+        )
+
+
+def _shown(url: str) -> str:
+    """``url`` without its query, fragment and user info (for log lines)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 _IAM_AUTH_CODES = frozenset(

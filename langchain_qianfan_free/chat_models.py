@@ -15,7 +15,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 from urllib.parse import SplitResult, urlsplit
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -28,8 +28,10 @@ from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     SecretStr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -49,7 +51,13 @@ from langchain_qianfan_free.auth import (
 )
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 from langchain_qianfan_free.messages import to_conversation
-from langchain_qianfan_free.params import PARAM_NAMES, ToolCallingMode, check_value, resolve_params
+from langchain_qianfan_free.params import (
+    PARAM_NAMES,
+    ToolCallingMode,
+    check_route_name,
+    check_value,
+    resolve_params,
+)
 from langchain_qianfan_free.protocol import Reply
 from langchain_qianfan_free.results import (
     PROVIDER,
@@ -60,9 +68,11 @@ from langchain_qianfan_free.results import (
 )
 from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
 from langchain_qianfan_free.turns import Conversation
+from langchain_qianfan_free.validation_errors import redacted_validation_error, without_userinfo
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
+    from typing_extensions import Self
 
     from langchain_qianfan_free.structured import ToolChoiceError
     from langchain_qianfan_free.tools import ToolSetup
@@ -107,6 +117,8 @@ class ChatQianfan(BaseChatModel):
         base_url: Host root (env ``QIANFAN_BASE_URL``), e.g. the emulator's URL.
         timeout: Seconds to wait for a connection and between received bytes.
         max_retries: Retries on rate limits, server trouble and network errors.
+        max_connections: Requests sent at once per event loop (async) or per process
+            (sync); default 100.
 
     Instantiate:
         .. code-block:: python
@@ -265,11 +277,17 @@ class ChatQianfan(BaseChatModel):
 
     timeout: float | None = Field(default=120.0, alias="request_timeout")
     """Seconds to wait for a connection and between received bytes; ``None`` waits
-    forever."""
+    forever. A positive number (not a bool or a string)."""
 
     max_retries: int = 2
     """Retries after the first attempt on rate limits, server trouble and network
-    errors (exponential backoff with jitter)."""
+    errors (exponential backoff with jitter). A whole number, 0 or more."""
+
+    max_connections: int = 100
+    """How many requests this model sends at once per event loop (async) or per
+    process (sync). A call that cannot get a connection within ``timeout`` raises
+    ``QianfanTimeoutError`` saying the connection pool is full. A whole number, 1 or
+    more."""
 
     streaming: bool = False
     """Stream even from ``invoke`` (callbacks then receive each token)."""
@@ -305,11 +323,16 @@ class ChatQianfan(BaseChatModel):
                 )
         return values
 
-    @field_validator(*PARAM_NAMES)
+    @field_validator(*PARAM_NAMES, mode="before")
     @classmethod
-    def _check_param(cls, value: Any, info: Any) -> Any:
-        check_value(info.field_name, value, catalogue.lookup(info.data.get("model") or ""))
-        return value
+    def _check_param(cls, value: Any, info: ValidationInfo) -> Any:
+        """The per-call check, on the raw value: no lax coercion of ``True`` or ``"0.5"``."""
+        assert info.field_name is not None  # noqa: S101 (a field validator)
+        spec = catalogue.lookup(info.data.get("model") or "")
+        checked = check_value(info.field_name, value, spec)
+        # Keep what the user gave (temperature 0 stays 0); only stop is normalized
+        # (one string becomes a list, as per call).
+        return checked if info.field_name == "stop" else value
 
     @field_validator(
         "api_key",
@@ -351,12 +374,15 @@ class ChatQianfan(BaseChatModel):
                 )
         return value
 
-    @field_validator("model")
+    @field_validator("model", mode="before")
     @classmethod
-    def _check_model(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("model must name a model, e.g. model='ernie-speed-8k'.")
-        return value.strip()
+    def _check_model(cls, value: Any) -> str:
+        return check_route_name("model", value)
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _check_endpoint(cls, value: Any) -> str | None:
+        return None if value is None else check_route_name("endpoint", value)
 
     @field_validator("iam_base_url")
     @classmethod
@@ -369,7 +395,7 @@ class ChatQianfan(BaseChatModel):
         )
         if parts.path:
             raise ValueError(
-                f"iam_base_url={value!r} must be a host root such as "
+                f"iam_base_url={without_userinfo(value)!r} must be a host root such as "
                 "https://iam.bj.baidubce.com, without a path (set iam_base_url or "
                 "QIANFAN_IAM_BASE_URL)."
             )
@@ -385,24 +411,37 @@ class ChatQianfan(BaseChatModel):
         for api_path in ("/v2/chat/completions", "/rpc/2.0/", "/oauth/2.0/"):
             if api_path in parts.path + "/":
                 raise ValueError(
-                    f"base_url={value!r} includes an API path ({api_path.strip('/')}); give "
-                    "only the host root (e.g. https://qianfan.baidubce.com): ChatQianfan "
-                    "adds the paths itself."
+                    f"base_url={without_userinfo(value)!r} includes an API path "
+                    f"({api_path.strip('/')}); give only the host root (e.g. "
+                    "https://qianfan.baidubce.com): ChatQianfan adds the paths itself."
                 )
         return value.removesuffix("/v2")
 
-    @field_validator("max_retries")
+    @field_validator("max_retries", "max_connections", mode="before")
     @classmethod
-    def _check_retries(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError(f"max_retries={value} must be 0 or more.")
+    def _check_count(cls, value: Any, info: ValidationInfo) -> Any:
+        """A whole number, on the raw value (``True``, ``"3"`` and ``3.0`` are refused)."""
+        low = 0 if info.field_name == "max_retries" else 1
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(
+                f"{info.field_name}={value!r} is not accepted: {info.field_name} must be a "
+                f"whole number, {low} or more. Change the {info.field_name} setting on "
+                "ChatQianfan."
+            )
         return value
 
-    @field_validator("timeout")
+    @field_validator("timeout", mode="before")
     @classmethod
-    def _check_timeout(cls, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"timeout={value} must be a positive number of seconds, or None.")
+    def _check_timeout(cls, value: Any) -> Any:
+        """Seconds, on the raw value (``True`` and ``"5"`` are refused)."""
+        if value is None:
+            return None
+        number = not isinstance(value, bool) and isinstance(value, (int, float))
+        if not (number and math.isfinite(value) and value > 0):
+            raise ValueError(
+                f"timeout={value!r} is not accepted: timeout must be a positive number of "
+                "seconds, or None to wait forever. Change the timeout setting on ChatQianfan."
+            )
         return value
 
     @model_validator(mode="after")
@@ -415,6 +454,39 @@ class ChatQianfan(BaseChatModel):
             )
         self._add_version("langchain-qianfan-free", __version__)
         return self
+
+    # Keep this the last model validator: wrap and after validators nest in the order
+    # they are defined, and this one must see the errors of all the others.
+    @model_validator(mode="wrap")
+    @classmethod
+    def _redact_errors(
+        cls, values: Any, handler: ModelWrapValidatorHandler[ChatQianfan], info: ValidationInfo
+    ) -> ChatQianfan:
+        """Raise validation errors whose data holds no secret.
+
+        ``hide_input_in_errors`` only hides the input from ``str(error)``; ``errors()``,
+        ``json()``, ``repr`` and pickling still carry it (for a model-level error the
+        whole kwargs dict). This covers ``ChatQianfan(...)``, every ``model_validate*``
+        and ChatQianfan as a field of another model.
+        """
+        try:
+            return handler(values)
+        except ValidationError as error:
+            clean = redacted_validation_error(error, values, info.mode)
+        raise clean
+
+    @classmethod
+    def model_validate_json(
+        cls,
+        json_data: str | bytes | bytearray,
+        **kwargs: Any,
+    ) -> Self:
+        """Validate from JSON; an error for JSON that does not parse does not echo it."""
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as error:
+            clean = redacted_validation_error(error, None, "json")
+        raise clean
 
     # ------------------------------------------------------------- LangChain hooks
 
@@ -461,18 +533,22 @@ class ChatQianfan(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(
             ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model") or self.model,
+            ls_model_name=kwargs.get("model") or kwargs.get("model_name") or self.model,
             ls_model_type="chat",
         )
+        # Per-call values are checked later (by _prepare, with a message naming the
+        # setting); a wrong type must not fail here first with a bare float() error.
         temperature = kwargs.get("temperature", self.temperature)
-        if temperature is not None:
+        if _is_number(temperature):
             params["ls_temperature"] = float(temperature)
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if max_tokens is not None:
+        if _is_number(max_tokens):
             params["ls_max_tokens"] = int(max_tokens)
         ls_stop = stop or kwargs.get("stop") or self.stop
-        if ls_stop:
-            params["ls_stop"] = [ls_stop] if isinstance(ls_stop, str) else list(ls_stop)
+        if isinstance(ls_stop, str):
+            params["ls_stop"] = [ls_stop]
+        elif isinstance(ls_stop, (list, tuple)) and ls_stop:
+            params["ls_stop"] = list(ls_stop)
         return params
 
     def _resolve_model_profile(self) -> ModelProfile | None:
@@ -684,7 +760,7 @@ class ChatQianfan(BaseChatModel):
                 "use model.model_copy(update={...})). Per call you can pass model and "
                 f"{', '.join(PARAM_NAMES)}."
             )
-        model = str(kwargs.pop("model", None) or self.model).strip()
+        model = self._call_model(kwargs)
         spec = catalogue.lookup(model)
         version, credentials = choose_credentials(
             self.api_version,
@@ -737,9 +813,15 @@ class ChatQianfan(BaseChatModel):
             base_url, model, spec, self.endpoint, conversation, params, stream=stream, tools=tools
         )
         auth = self._auth(version, credentials, base_url)
-        call = Call(proto, request, auth, self.timeout, self.max_retries)
+        call = Call(proto, request, auth, self.timeout, self.max_retries, self.max_connections)
         model_name = (spec.v2_id or spec.display_name) if spec else model
         return call, ResultContext(model_name, version, params.stops, tools)
+
+    def _call_model(self, kwargs: dict[str, Any]) -> str:
+        """The per-call ``model`` (or its alias ``model_name``), checked as at init."""
+        given = [kwargs.pop(name) for name in ("model", "model_name") if name in kwargs]
+        given = [value for value in given if value is not None]
+        return check_route_name("model", given[0]) if given else self.model
 
     def _has_ak_sk(self) -> bool:
         if (self.qianfan_ak is None) != (self.qianfan_sk is None):
@@ -817,7 +899,13 @@ class ChatQianfan(BaseChatModel):
 
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).
-_CALL_ONLY_AT_INIT = frozenset(ChatQianfan.model_fields) - {"model", *PARAM_NAMES}
+_CALL_ONLY_AT_INIT = frozenset(
+    name
+    for field_name, field in ChatQianfan.model_fields.items()
+    if field_name not in {"model", *PARAM_NAMES}
+    for name in (field_name, field.alias)
+    if name
+)
 
 
 def _host_root(value: str, setting: str, env: str, example: str) -> SplitResult:
@@ -829,8 +917,8 @@ def _host_root(value: str, setting: str, env: str, example: str) -> SplitResult:
         port = -1
     if parts.scheme not in ("http", "https") or not parts.hostname or port == -1:
         raise ValueError(
-            f"{setting}={value!r} must be an http:// or https:// host root such as "
-            f"{example} (set {setting} or {env})."
+            f"{setting}={without_userinfo(value)!r} must be an http:// or https:// host root "
+            f"such as {example} (set {setting} or {env})."
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(
@@ -845,9 +933,29 @@ def _host_root(value: str, setting: str, env: str, example: str) -> SplitResult:
             "network unencrypted. Use https://, or http only for a local emulator "
             "(127.0.0.1 / localhost).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_level(),
         )
     return parts
+
+
+# Frames of these packages sit between the user's ChatQianfan(...) and a validator.
+_INTERNAL_PACKAGES = frozenset(("pydantic", "langchain_core", "langchain_qianfan_free"))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside pydantic, LangChain and this package.
+
+    A warning from a validator then points at the user's line that created the model.
+    """
+    frame = inspect.currentframe()
+    level = 0  # 0: this function; the caller's warnings.warn counts from its own frame
+    while frame is not None:
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if level and package not in _INTERNAL_PACKAGES:
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
 
 
 def _is_loopback(host: str) -> bool:
@@ -860,6 +968,10 @@ def _is_loopback(host: str) -> bool:
         return False
     mapped = getattr(address, "ipv4_mapped", None)
     return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _is_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _input_characters(conversation: Conversation, tools: ToolSetup | None, version: str) -> int:

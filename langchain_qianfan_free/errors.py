@@ -4,7 +4,7 @@ Every class also inherits the matching ``langchain_core.exceptions`` class, so c
 can catch either ours or LangChain's provider-neutral one::
 
     ModelError (langchain_core)
-    └── QianfanError                      code, message, request_id, status, hint
+    └── QianfanError                      code, message, request_id, status, hint, retry_after
         ├── QianfanAuthenticationError    + ModelAuthenticationError   110/111, 14, v2 401
         ├── QianfanPermissionError        + ModelPermissionDeniedError  6, 336004, v2 403
         ├── QianfanNotFoundError          + ModelNotFoundError          3, 336005, v2 invalid_model
@@ -17,8 +17,9 @@ can catch either ours or LangChain's provider-neutral one::
         └── QianfanTimeoutError           + ModelTimeoutError
 
 ``is_retryable`` on each instance says whether the retry policy may send the request
-again. Messages carry the Qianfan code and text, the request id and a hint, and pass
-through :func:`redact` so no credential ever appears in them.
+again; any answer with an HTTP 5xx status is retryable, whatever its body says. Messages
+carry the Qianfan code and text, the request id and a hint, and pass through
+:func:`redact` so no credential ever appears in them.
 """
 
 from __future__ import annotations
@@ -60,7 +61,12 @@ __all__ = [
 # Query parameters that carry credentials: the v1 access token and, on the token
 # endpoint, the API Key / Secret Key pair.
 _SECRET_PARAMS = re.compile(r"(?i)\b(access_token|client_secret|client_id)=([^&\s'\"<>]+)")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)([^\s'\",]+)")
+# An Authorization header (``Authorization: …``, or a headers dict shown as text): its
+# value is a credential whatever it looks like.
+_AUTH_HEADER = re.compile(r"(?i)(\bauthorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)([^\s'\",]+)")
+# "Bearer <value>" in free text: only a value shaped like a token is hidden, so that
+# "Invalid API key or bearer token" stays readable (see _looks_secret).
+_BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9\-._~+/]+=*)")
 _IAM_AUTH = re.compile(r"(?i)(bce-auth-v1/)([^\s'\",]+)")
 # The same secrets as JSON members (token answers), and bare v2 API keys.
 _SECRET_JSON = re.compile(
@@ -68,6 +74,9 @@ _SECRET_JSON = re.compile(
     r"client_id|api_key)\"\s*:\s*\")([^\"]*)"
 )
 _V2_KEY = re.compile(r"\b(bce-v3/)([^\s'\",]+)")
+# Characters that do not occur in English words but do in tokens (RFC 6750 b64token).
+_TOKEN_MARKS = frozenset("0123456789/+=_~")
+_LONGEST_WORD = 19
 REDACTED = "***"
 
 TOKEN_ERROR_CODES: frozenset[int | str] = frozenset({100, 110, 111, "invalid_iam_token"})
@@ -76,7 +85,12 @@ missing, invalid or expired: refresh it and resend once (API keys are never refr
 
 
 def redact(text: str) -> str:
-    """Remove credentials from a URL or message.
+    """Remove credentials from a URL or message, and nothing else.
+
+    Hidden: the values of ``access_token``/``client_id``/``client_secret`` URL
+    parameters and JSON members, ``Authorization`` header values, ``bce-v3/…`` API
+    keys, ``bce-auth-v1/…`` signatures, and a token-shaped value after "Bearer". Plain
+    words stay: "Invalid API key or bearer token" is left as it is.
 
     Args:
         text: Any text that may contain a URL with ``access_token``/``client_secret``
@@ -86,10 +100,32 @@ def redact(text: str) -> str:
         The text with every credential value replaced by ``***``.
     """
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _BEARER.sub(_hide_bearer_value, text)
     text = _SECRET_JSON.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _V2_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _IAM_AUTH.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+def _hide_bearer_value(match: re.Match[str]) -> str:
+    value = match.group(2)
+    return f"{match.group(1)}{REDACTED}" if _looks_secret(value) else match.group(0)
+
+
+def _looks_secret(value: str) -> bool:
+    """Whether a value after "Bearer" is a token rather than a word ("token", "auth").
+
+    Tokens (API keys, JWTs, access tokens, random strings) hold digits or ``/+=_~``,
+    dots or dashes inside, case changes inside, or are longer than English words.
+    """
+    word = value.rstrip(".-")  # sentence punctuation after a word
+    return bool(word) and (
+        any(c in _TOKEN_MARKS for c in word)
+        or "." in word
+        or "-" in word
+        or len(word) > _LONGEST_WORD
+        or (word[1:] != word[1:].lower() and word != word.upper())
+    )
 
 
 class QianfanError(ModelError):
@@ -102,6 +138,8 @@ class QianfanError(ModelError):
         request_id: The response ``id`` (``as-…``) and/or ``X-Baidu-Request-Id``.
         status: The HTTP status, when there was a response.
         hint: What to do about it.
+        retry_after: Seconds the server asked to wait before another attempt (its
+            ``Retry-After`` header), when the answer had one.
     """
 
     def __init__(
@@ -113,15 +151,29 @@ class QianfanError(ModelError):
         status: int | None = None,
         hint: str | None = None,
         retryable: bool | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.message = redact(message)
         self.code = code
         self.request_id = request_id
         self.status = status
         self.hint = hint
+        self.retry_after = retry_after
         if retryable is not None:
             self.is_retryable = retryable
         super().__init__(self._render())
+
+    def set_retry_after(self, seconds: float, hint: str | None = None) -> None:
+        """Record the server's ``Retry-After`` (and a new hint); the message follows.
+
+        Args:
+            seconds: The wait the server asked for.
+            hint: Replaces the hint when given.
+        """
+        self.retry_after = seconds
+        if hint is not None:
+            self.hint = hint
+        self.args = (self._render(),)
 
     def _render(self) -> str:
         head = f"Qianfan error {self.code}: " if self.code is not None else ""
@@ -130,6 +182,8 @@ class QianfanError(ModelError):
             parts.append(f"HTTP {self.status}")
         if self.request_id:
             parts.append(f"request id {self.request_id}")
+        if self.retry_after is not None:
+            parts.append(f"Retry-After {self.retry_after:g} s")
         text = " | ".join(parts)
         if self.hint:
             text += f". {self.hint}"
@@ -147,6 +201,7 @@ class QianfanError(ModelError):
                 self.status,
                 self.hint,
                 self.is_retryable,
+                self.retry_after,
             ),
         )
 
@@ -159,9 +214,16 @@ def _rebuild(
     status: int | None,
     hint: str | None,
     retryable: bool,
+    retry_after: float | None = None,
 ) -> QianfanError:
     return cls(
-        message, code=code, request_id=request_id, status=status, hint=hint, retryable=retryable
+        message,
+        code=code,
+        request_id=request_id,
+        status=status,
+        hint=hint,
+        retryable=retryable,
+        retry_after=retry_after,
     )
 
 
@@ -318,9 +380,24 @@ def _rule_for_status(status: int) -> _Rule:
     return rule
 
 
+def _server_trouble(rule: _Rule) -> _Rule:
+    """The rule for an answer with HTTP 5xx: retried, whatever its code says.
+
+    The status says the server (or a gateway in front of it) failed, so the code's own
+    verdict (final for 1, 336000, unknown codes) does not stand; the class stays, so the
+    final error still says what Qianfan reported.
+    """
+    if rule.retryable:
+        return rule
+    hint = _HINT_SERVER if rule.cls is QianfanAPIError else rule.hint
+    return _Rule(rule.cls, True, hint)
+
+
 def _build(
     rule: _Rule, message: str, code: int | str | None, status: int | None, request_id: str | None
 ) -> QianfanError:
+    if status is not None and status >= 500:
+        rule = _server_trouble(rule)
     return rule.cls(
         message,
         code=code,
@@ -340,7 +417,8 @@ def error_from_v1(
         code: ``error_code``.
         message: ``error_msg``.
         request_id: Response ``id`` and/or ``X-Baidu-Request-Id``.
-        status: HTTP status (v1 errors normally arrive with 200).
+        status: HTTP status (v1 errors normally arrive with 200; with a 5xx status the
+            error is retryable whatever the code).
 
     Returns:
         The matching exception, not raised.

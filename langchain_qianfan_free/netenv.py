@@ -1,4 +1,4 @@
-"""What the network environment says, read once: proxies, CA bundle, library logs.
+"""What the network environment says, read once: proxies, trusted CAs, library logs.
 
 Both HTTP libraries can read proxy variables (and ``~/.netrc``, whose entries would
 replace our ``Authorization`` header) on every request, which costs a noticeable share
@@ -9,14 +9,19 @@ urllib3 logs request URLs, which hold the v1 access token, at DEBUG level,
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import ssl
 import urllib.request
 from urllib.parse import urlsplit
 
-from langchain_qianfan_free.errors import redact
+from langchain_qianfan_free.errors import QianfanConnectionError, redact
 
-__all__ = ["EnvProxies", "env_ca_bundle", "redact_library_logs"]
+__all__ = ["CA_VARIABLES", "EnvProxies", "env_ca_bundle", "redact_library_logs", "ssl_context"]
+
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+"""Environment variables naming the CAs to trust, first set first (both paths)."""
 
 # Loggers of the HTTP libraries that log request URLs (urllib3 at DEBUG level).
 _URL_LOGGERS = ("urllib3.connectionpool", "aiohttp.client")
@@ -62,5 +67,49 @@ class EnvProxies:
 
 
 def env_ca_bundle() -> str | None:
-    """The CA bundle requests would take from the environment, if any."""
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+    """The CA bundle (a PEM file or a directory) the environment names, if any.
+
+    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE`` (what requests reads), else
+    OpenSSL's ``SSL_CERT_FILE`` (which plain requests ignores). Both transports use it.
+
+    Raises:
+        QianfanConnectionError: When the variable names nothing that exists.
+    """
+    for name in CA_VARIABLES:
+        path = os.environ.get(name)
+        if path:
+            if not os.path.exists(path):
+                raise QianfanConnectionError(
+                    f"{name}={path!r} names no file or directory, so no server could be trusted",
+                    hint=f"Point {name} at a PEM bundle of the CAs to trust, or unset it.",
+                    retryable=False,
+                )
+            return path
+    return None
+
+
+def ssl_context(default_bundle: str) -> ssl.SSLContext:
+    """The async path's TLS settings: the same CAs the sync path trusts.
+
+    Args:
+        default_bundle: What requests trusts when no variable is set (certifi's
+            bundle), so that both paths trust the same CAs then too.
+    """
+    return _context(env_ca_bundle() or default_bundle)
+
+
+@functools.lru_cache(maxsize=8)
+def _context(path: str) -> ssl.SSLContext:
+    # Loading a bundle takes milliseconds: one context per bundle, shared by every
+    # session (an SSLContext is safe to share across threads and loops).
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as error:
+        failure = QianfanConnectionError(
+            f"The CA bundle {path!r} could not be read ({type(error).__name__}: {error})",
+            hint=f"Point {' / '.join(CA_VARIABLES)} at a PEM bundle, or unset them.",
+            retryable=False,
+        )
+    raise failure

@@ -3,7 +3,9 @@
 The names here are LangChain's (``max_tokens``, ``user_id``, ``stop``); the protocol
 modules rename them for v1 (``max_output_tokens``) or v2 (``max_tokens``, ``user``).
 Ranges are Qianfan's (reference §2.1, §7.2). Every check names the setting and the
-fix, and runs before any request is sent.
+fix, and runs before any request is sent. ChatQianfan runs the same checks on
+constructor values and on per-call values, on the raw input (no coercion: a bool or a
+string is not a number, a float is not a token count), so both accept the same values.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = [
     "PARAM_NAMES",
     "RequestParams",
     "ToolCallingMode",
+    "check_route_name",
     "check_value",
     "resolve_params",
 ]
@@ -117,6 +120,33 @@ def check_value(name: str, value: Any, spec: ModelSpec | None = None) -> Any:
     raise KeyError(name)
 
 
+def check_route_name(name: str, value: Any) -> str:
+    """Check ``model`` or the v1 ``endpoint``: a name that becomes a path segment.
+
+    The same check runs at construction and per call, so both refuse the same values.
+
+    Args:
+        name: ``"model"`` or ``"endpoint"``.
+        value: What the user gave.
+
+    Returns:
+        The name without surrounding whitespace (and, for ``endpoint``, slashes).
+
+    Raises:
+        QianfanInvalidRequestError: When it is not a string, is empty, or is ``.`` or
+            ``..`` (which URL normalization would turn into another route).
+    """
+    example = "model='ernie-speed-8k'" if name == "model" else "endpoint='ernie_speed'"
+    what = "a model name" if name == "model" else "the name of a v1 service endpoint"
+    cleaned = value.strip() if isinstance(value, str) else None
+    if cleaned is not None and name == "endpoint":
+        cleaned = cleaned.strip("/").strip()
+    if not cleaned or cleaned in (".", ".."):
+        where = "on ChatQianfan or in the call" if name == "model" else "on ChatQianfan"
+        _fail(name, value, f"{what}, e.g. {example} (not empty, '.' or '..')", where)
+    return cleaned
+
+
 def resolve_params(
     settings: Mapping[str, Any],
     extra: Mapping[str, Any],
@@ -149,8 +179,10 @@ def _check_stop(value: Any) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def _fail(name: str, value: Any, expected: str) -> NoReturn:
+def _fail(
+    name: str, value: Any, expected: str, where: str = "on ChatQianfan or in the call"
+) -> NoReturn:
     raise QianfanInvalidRequestError(
         f"{name}={value!r} is not accepted: {name} must be {expected}. "
-        f"Change the {name} setting (on ChatQianfan or in the call)."
+        f"Change the {name} setting ({where})."
     )

@@ -21,6 +21,7 @@ from langchain_qianfan_free.errors import (
     QianfanError,
     QianfanInvalidRequestError,
     error_from_http,
+    error_from_v1,
     redact,
 )
 from langchain_qianfan_free.params import RequestParams
@@ -48,6 +49,7 @@ __all__ = [
     "request_id_of",
     "unusable_answer",
     "usage_of",
+    "v1_error",
     "wire_messages",
 ]
 
@@ -225,6 +227,34 @@ def http_error(
     except QianfanError as error:
         return error
     return error_from_http(status, text, request_id=request_id_of(headers))
+
+
+def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError | None:
+    """The error a v1-format body (``{"error_code", "error_msg", "id"?}``) reports.
+
+    Both protocols read it here (v2 gateways answer in it too), so they agree on the
+    code: an ``int``, or a string of digits (``"18"``) read as that number; anything
+    else is ``-1`` (an unknown code).
+
+    Returns:
+        The exception, not raised; ``None`` when ``data`` is not such a body.
+    """
+    if not isinstance(data, dict) or "error_code" not in data:
+        return None
+    return error_from_v1(
+        _v1_code(data["error_code"]),
+        str(data.get("error_msg") or "unknown error"),
+        request_id=request_id_of(headers, data.get("id")),
+        status=status,
+    )
+
+
+def _v1_code(raw: object) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdecimal() and raw.strip().isascii():
+        return int(raw.strip())
+    return -1
 
 
 def unusable_answer(what: str, request_id: str | None) -> QianfanAPIError:

@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from langchain_qianfan_free.catalogue import ModelSpec
-from langchain_qianfan_free.errors import (
-    error_from_v1,
-)
+from langchain_qianfan_free.errors import QianfanError, QianfanInvalidRequestError
 from langchain_qianfan_free.params import RequestParams
 from langchain_qianfan_free.protocol import (
     HttpRequest,
@@ -30,6 +28,7 @@ from langchain_qianfan_free.protocol import (
     request_id_of,
     unusable_answer,
     usage_of,
+    v1_error,
     wire_messages,
 )
 from langchain_qianfan_free.turns import Conversation, Turn
@@ -95,8 +94,34 @@ def chat_request(
         body["system"] = conversation.system
     if tools is not None and tools.native:
         body.update(_tool_fields(tools))
-    path = quote(endpoint_for(model, spec, endpoint), safe="")
+    path = _path_segment(endpoint_for(model, spec, endpoint), model, endpoint)
     return HttpRequest(f"{base_url}{CHAT_PATH}{path}", finish_body(body, params, _WIRE_NAMES))
+
+
+def _path_segment(segment: str, model: str, endpoint: str | None) -> str:
+    """The endpoint as one escaped path segment that cannot change the route.
+
+    Every character but letters, digits and ``-._~`` is percent-encoded (``/``, ``?``,
+    ``#``, ``%`` included), so the value stays one segment through requests/urllib3 and
+    yarl/aiohttp. Those libraries resolve ``.`` and ``..`` segments into another route,
+    and an empty segment posts to ``…/chat/``: such values are refused.
+
+    Raises:
+        QianfanInvalidRequestError: For an empty or dots-only segment.
+    """
+    if segment.strip("."):
+        return quote(segment, safe="")
+    if endpoint:
+        raise QianfanInvalidRequestError(
+            f"endpoint={endpoint!r} is not a v1 service name (the last segment of the "
+            "chat URL cannot be empty or only dots). Set endpoint to the service's path "
+            "segment from the Qianfan console (e.g. 'ernie_speed'), or leave it unset."
+        )
+    raise QianfanInvalidRequestError(
+        f"model={model!r} names no v1 endpoint (the last segment of the chat URL cannot "
+        "be empty or only dots). Set model to a model name such as 'ernie-speed-8k', or "
+        "endpoint to a custom service's path segment."
+    )
 
 
 def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
@@ -112,6 +137,8 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
     if not isinstance(data, dict):
         raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
     _raise_if_error(data, headers, status)
+    if not _has_text(data) and not _function_call(data):
+        raise _neither(data, "an answer with neither result nor error_code", headers)
     return _reply(data, final=True)
 
 
@@ -123,8 +150,23 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
             f"an unexpected stream event: {payload[:200]}", request_id_of(headers)
         )
     _raise_if_error(data, headers, 200)
+    if "is_end" not in data and not _has_text(data) and not _function_call(data):
+        raise _neither(data, "a stream event with neither result, is_end nor error_code", headers)
     done = bool(data.get("is_end"))
     return _reply(data, final=done)
+
+
+def _has_text(data: dict[str, Any]) -> bool:
+    # "" is a legitimate result (a function call, a last event); None or a missing
+    # field means the body is not a v1 answer (a gateway's, an OpenAI-shaped one).
+    return isinstance(data.get("result"), str)
+
+
+def _neither(data: dict[str, Any], what: str, headers: Mapping[str, str]) -> QianfanError:
+    """An HTTP 200 body that is neither an answer nor a v1 error: retried as unusable."""
+    snippet = json.dumps(data, ensure_ascii=False, default=str)[:200]
+    body_id = data.get("id") or data.get("requestId")  # BCE gateways: requestId
+    return unusable_answer(f"{what}: {snippet}", request_id_of(headers, body_id))
 
 
 def _tool_fields(tools: ToolSetup) -> dict[str, Any]:
@@ -198,11 +240,6 @@ def _reply(data: dict[str, Any], *, final: bool) -> Reply:
 
 
 def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
-    if isinstance(data, dict) and "error_code" in data:
-        code = data.get("error_code")
-        raise error_from_v1(
-            int(code) if isinstance(code, int | str) and str(code).isdigit() else -1,
-            str(data.get("error_msg") or "unknown error"),
-            request_id=request_id_of(headers, data.get("id")),
-            status=status,
-        )
+    error = v1_error(data, headers, status)
+    if error is not None:
+        raise error

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from langchain_qianfan_free.catalogue import ModelSpec
 from langchain_qianfan_free.errors import (
     QianfanInvalidRequestError,
-    error_from_v1,
     error_from_v2,
 )
 from langchain_qianfan_free.params import RequestParams
@@ -30,6 +29,7 @@ from langchain_qianfan_free.protocol import (
     request_id_of,
     unusable_answer,
     usage_of,
+    v1_error,
     wire_messages,
 )
 from langchain_qianfan_free.turns import Conversation, Turn
@@ -149,7 +149,15 @@ def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
         return Reply(done=True)
     data = decode_json(payload, "a stream event", headers)
     _raise_if_error(data, headers, 200)
-    choice = _first_choice(data, headers) or {}
+    choice = _first_choice(data, headers)
+    if choice is None:
+        if not isinstance(data.get("choices"), list) and not data.get("usage"):
+            # Not a chunk (a gateway's body, {}): retried like an answer without choices.
+            raise unusable_answer(
+                f"a stream event without choices: {payload[:200]}",
+                request_id_of(headers, data.get("id")),
+            )
+        choice = {}
     delta = choice.get("delta") or {}
     content = delta.get("content")
     calls = delta.get("tool_calls")
@@ -238,12 +246,7 @@ def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
             str(error.get("message") or "unknown error"),
             request_id=request_id_of(headers, data.get("id")),
         )
-    if isinstance(data, dict) and "error_code" in data:
-        # Some gateways answer v2 calls in the v1 error format.
-        code = data.get("error_code")
-        raise error_from_v1(
-            int(code) if isinstance(code, int) else -1,
-            str(data.get("error_msg") or "unknown error"),
-            request_id=request_id_of(headers, data.get("id")),
-            status=status,
-        )
+    # Some gateways answer v2 calls in the v1 error format.
+    v1_format = v1_error(data, headers, status)
+    if v1_format is not None:
+        raise v1_format

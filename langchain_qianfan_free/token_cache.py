@@ -6,13 +6,20 @@ credential (keyed by a hash, never the keys themselves), reused by every model,
 thread and task until shortly before it expires, and fetched once however many
 callers need it at the same moment, from any thread or event loop, sync or async
 (:meth:`TokenCache.board`).
+
+After ``os.fork()`` the child keeps the valid tokens, but not the fetches in flight
+(their fetching threads stayed in the parent) nor the locks (another parent thread may
+have held one at the moment of the fork): :func:`_after_fork_in_child` gives every
+cache fresh ones, so the child fetches by itself at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
+import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -75,8 +82,10 @@ class TokenCache:
 
     def __init__(self) -> None:
         self._tokens: dict[str, AccessToken] = {}
+        self._seen: set[str] = set()  # keys fetched before: the next fetch is a refresh
         self._flights: dict[str, Flight] = {}
         self._guard = threading.Lock()
+        _CACHES.add(self)
 
     def get(self, key: str, now: float | None = None) -> AccessToken | None:
         """The cached token, if it is still good to use."""
@@ -88,18 +97,35 @@ class TokenCache:
     def put(self, key: str, token: AccessToken) -> None:
         """Store a freshly fetched token."""
         self._tokens[key] = token
+        self._seen.add(key)
 
-    def invalidate(self, key: str, stale: str | None) -> None:
-        """Forget the token the server rejected, unless another caller replaced it."""
+    def fetched_before(self, key: str) -> bool:
+        """Whether a token of ``key`` was stored before (a new fetch is then a refresh)."""
+        return key in self._seen
+
+    def invalidate(self, key: str, stale: str | None) -> bool:
+        """Forget the token the server rejected, unless another caller replaced it.
+
+        Returns:
+            Whether a token was dropped.
+        """
         with self._guard:
             current = self._tokens.get(key)
             if current is not None and (stale is None or current.value == stale):
                 del self._tokens[key]
+                return True
+            return False
 
     def clear(self) -> None:
         """Forget every token (for tests and credential rotation)."""
         with self._guard:
             self._tokens.clear()
+            self._seen.clear()
+
+    def _forget_parent(self) -> None:
+        """In a forked child: fresh locks, no fetch in flight; the tokens stay."""
+        self._guard = threading.Lock()
+        self._flights = {}
 
     def board(self, key: str) -> tuple[Flight, bool]:
         """Join the fetch of ``key``'s token that is in flight, or start one.
@@ -136,6 +162,22 @@ class TokenCache:
 class FetchAbandoned(Exception):  # noqa: N818 (a signal, not an error shown to users)
     """The caller fetching a token was interrupted; waiters should fetch themselves."""
 
+
+_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
+"""Every cache alive, for :func:`_after_fork_in_child`."""
+
+
+def _after_fork_in_child() -> None:
+    # The child has one thread: the one that forked. A fetch in flight belongs to a
+    # parent thread and never lands here, and a lock a parent thread held stays
+    # held. The inherited flights are only dropped, never completed: completing one
+    # would take its internal lock, which may be held too.
+    for cache in list(_CACHES):
+        cache._forget_parent()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 TOKEN_CACHE = TokenCache()
 """The process-wide v1 access-token cache (see the module docstring)."""

@@ -1,17 +1,27 @@
-"""HTTP I/O: the only module that imports ``requests`` and ``aiohttp``.
+"""HTTP I/O: the only module that sends requests (with ``requests`` and ``aiohttp``).
 
-A :class:`Call` says what to send (a protocol, a request, an auth, a timeout and
-``max_retries``); :class:`SyncTransport` and :class:`AsyncTransport` send it with one
-pooled connection, run the retry loop (policy in :mod:`~langchain_qianfan_free.retry`),
-fetch and refresh v1 access tokens, and hand back parsed
-:class:`~langchain_qianfan_free.protocol.Reply` objects. The two classes differ only in
-``await``, ``async for`` and the sleep function.
+A :class:`Call` says what to send (a protocol, a request, an auth, a timeout,
+``max_retries`` and ``max_connections``); :class:`SyncTransport` and
+:class:`AsyncTransport` send it over pooled connections, run the retry loop (policy
+in :mod:`~langchain_qianfan_free.retry`), get tokens through
+:mod:`~langchain_qianfan_free.token_fetch`, and hand back parsed
+:class:`~langchain_qianfan_free.protocol.Answer` objects. The two classes differ only
+in ``await``, ``async for`` and the sleep function.
+
+* **Connections are bounded.** A model sends at most ``max_connections`` requests at
+  once (per process on the sync path, per event loop on the async path); a call that
+  finds no free connection within ``timeout`` raises ``QianfanTimeoutError`` saying
+  the pool is full, on both paths alike.
+* **Forks start clean.** After ``os.fork()`` the child drops every inherited pooled
+  connection and aiohttp session (they are the parent's sockets too) and opens its own.
+* **A stream ends at its final event.** What follows it is read only while it
+  arrives at once (a few milliseconds and bytes at most), so the connection is reused
+  when the body ends there and closed otherwise.
+* **Both paths trust the same CAs** (:func:`~langchain_qianfan_free.netenv.env_ca_bundle`).
 
 ``aiohttp`` is imported the first time async is used, so ``import
-langchain_qianfan_free`` stays light. An aiohttp session belongs to one event loop;
-:class:`AsyncTransport` keeps one per loop and closes it when that loop shuts down its
-async generators (``asyncio.run`` does), so a model keeps working across consecutive
-``asyncio.run(...)`` calls without leaking connections.
+langchain_qianfan_free`` stays light; the per-loop sessions live in
+:mod:`~langchain_qianfan_free.loop_sessions`.
 
 Every error raised here passes URLs and exception texts through
 :func:`~langchain_qianfan_free.errors.redact`, and is raised ``from None``: the
@@ -21,20 +31,21 @@ underlying library exceptions quote the URL, which holds the v1 access token.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
+import os
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from langchain_qianfan_free import retry
+from langchain_qianfan_free import logs, retry
 from langchain_qianfan_free.auth import Auth, IamBearerAuth, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     QianfanConnectionError,
@@ -42,20 +53,32 @@ from langchain_qianfan_free.errors import (
     QianfanTimeoutError,
     redact,
 )
-from langchain_qianfan_free.netenv import EnvProxies, env_ca_bundle, redact_library_logs
+from langchain_qianfan_free.loop_sessions import (
+    LoopSession,
+    LoopSessions,
+    forget_inherited_sessions,
+)
+from langchain_qianfan_free.netenv import (
+    EnvProxies,
+    env_ca_bundle,
+    redact_library_logs,
+    ssl_context,
+)
 from langchain_qianfan_free.protocol import Answer, EventReader, HttpRequest, ReplyParser
 from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["AsyncTransport", "Call", "SyncTransport"]
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "AsyncTransport", "Call", "SyncTransport"]
 
-_POOL_SIZE = 100  # aiohttp's own default: up to 100 calls in flight per session
-# Threads beyond the pool open throwaway connections (and urllib3 logs each); blocking
-# instead would ignore the timeout, so the sync pool is simply large.
-_SYNC_POOL_SIZE = 64
+DEFAULT_MAX_CONNECTIONS = 100
+"""Requests a model sends at once, per process (sync) or per event loop (async)."""
 _JSON_TYPES = ("application/json",)
+# After a stream's final event, what follows is read only this long and this much;
+# then the connection is closed instead of waiting (a proxy's heartbeats, an idle body).
+_TAIL_SECONDS = 0.05
+_TAIL_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,9 @@ class Call:
         timeout: Seconds to wait for a connection and between received bytes;
             ``None`` waits forever.
         max_retries: Retries after the first attempt (see ``retry``).
+        max_connections: How many requests the model sends at once per event loop
+            (async) or per process (sync); further calls wait up to ``timeout`` for a
+            free connection.
     """
 
     protocol: ReplyParser
@@ -76,6 +102,7 @@ class Call:
     auth: Auth
     timeout: float | None
     max_retries: int
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
 
 
 def _is_stream(status: int, headers: Mapping[str, str]) -> bool:
@@ -125,6 +152,27 @@ def _is_timeout(exc: BaseException) -> bool:
     return any(type(arg).__name__ in _TIMEOUT_NAMES for arg in getattr(exc, "args", ()))
 
 
+def _pool_full(request: HttpRequest, size: int, timeout: float | None) -> QianfanTimeoutError:
+    return QianfanTimeoutError(
+        f"No free connection to {redact(request.url)} within {timeout} s: the connection "
+        f"pool was full (all max_connections={size} in use by this model's other calls).",
+        hint=(
+            "Raise max_connections, send fewer calls at once, and close streams you stop "
+            "reading (break out of the loop, or close the generator)."
+        ),
+        retryable=False,
+    )
+
+
+def _stream_failed(request: HttpRequest, events: int, error: QianfanError) -> None:
+    logs.info(
+        "stream from %s failed after %d events reached the caller: %s",
+        redact(request.url),
+        events,
+        error,
+    )
+
+
 class SyncTransport:
     """Blocking I/O on one pooled ``requests.Session``, created on first use.
 
@@ -134,9 +182,23 @@ class SyncTransport:
 
     def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
         self._sleep = sleep
-        self._session: requests.Session | None = None
-        self._lock = threading.Lock()
         self._proxy = EnvProxies()
+        self._fresh()
+        _LIVE.add(self)
+
+    def _fresh(self) -> None:
+        """No session, no slots: what a new transport, or a forked child's, starts with."""
+        self._session: requests.Session | None = None
+        self._slots: threading.BoundedSemaphore | None = None
+        self._size = DEFAULT_MAX_CONNECTIONS
+        self._lock = threading.Lock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles get a transport of their own, opened on first use.
+        return (type(self), () if self._sleep is time.sleep else (self._sleep,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SyncTransport:
+        return type(self)(self._sleep)
 
     @property
     def session(self) -> requests.Session:
@@ -147,10 +209,10 @@ class SyncTransport:
                     redact_library_logs()
                     session = requests.Session()
                     # The environment is read once instead of per request (see
-                    # _EnvProxies): the CA bundle here, proxies per host.
+                    # EnvProxies): the CA bundle here, proxies per host.
                     session.trust_env = False
                     session.verify = env_ca_bundle() or True
-                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_SYNC_POOL_SIZE)
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._size)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
                     self._session = session
@@ -163,12 +225,34 @@ class SyncTransport:
         if session is not None:
             session.close()
 
+    def _after_fork(self) -> None:
+        # The inherited session's sockets are the parent's too: never use (or close)
+        # them here; they are closed when the session is collected.
+        self._fresh()
+
+    @contextlib.contextmanager
+    def _slot(self, request: HttpRequest, timeout: float | None) -> Iterator[None]:
+        """Hold one of the ``max_connections`` places, waiting at most ``timeout``."""
+        slots = self._slots
+        if slots is None:
+            with self._lock:
+                if self._slots is None:
+                    self._slots = threading.BoundedSemaphore(self._size)
+                slots = self._slots
+        if not slots.acquire(timeout=timeout):
+            raise _pool_full(request, self._size, timeout)
+        try:
+            yield
+        finally:
+            slots.release()
+
     def _proxies_for(self, url: str) -> dict[str, str]:
         proxy = self._proxy(url)
         return {urlsplit(url).scheme: proxy} if proxy else {}
 
     def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
+        self._size = call.max_connections
         state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
@@ -181,13 +265,17 @@ class SyncTransport:
 
     def stream(self, call: Call) -> Iterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
+        self._size = call.max_connections
         state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
-            delivered = False
+            delivered = 0
             try:
                 request = self._authorize(call, state)
-                with self._open(request, call.timeout) as response:
+                with (
+                    self._slot(request, call.timeout),
+                    self._open(request, call.timeout) as response,
+                ):
                     headers = response.headers
                     if not _is_stream(response.status_code, headers):
                         body = self._read(response, request, call.timeout)
@@ -197,14 +285,15 @@ class SyncTransport:
                     reader = EventReader(call.protocol, headers)
                     chunks = self._chunks(response, request, call.timeout)
                     for answer in _answers(reader, chunks):
-                        delivered = True
+                        delivered += 1
                         yield answer
                         if answer.reply.done:
-                            _drain(chunks)
+                            _end_body(response, chunks)
                             return
                     raise _unfinished(request)
             except QianfanError as error:
                 if delivered:
+                    _stream_failed(call.request, delivered, error)
                     raise
                 self._sleep(state.after(error, headers))
 
@@ -224,19 +313,20 @@ class SyncTransport:
     def _send(
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=dict(request.headers),
-                timeout=timeout,
-                proxies=self._proxies_for(request.url),
-            )
-            return response.status_code, response.headers, response.content
-        except requests.RequestException as exc:
-            failure = _network_error(exc, request, timeout)
-        raise failure
+        with self._slot(request, timeout):
+            try:
+                response = self.session.request(
+                    request.method,
+                    request.url,
+                    data=request.body,
+                    headers=dict(request.headers),
+                    timeout=timeout,
+                    proxies=self._proxies_for(request.url),
+                )
+                return response.status_code, response.headers, response.content
+            except requests.RequestException as exc:
+                failure = _network_error(exc, request, timeout)
+            raise failure
 
     def _open(self, request: HttpRequest, timeout: float | None) -> requests.Response:
         try:
@@ -277,6 +367,34 @@ class SyncTransport:
         raise failure
 
 
+def _end_body(response: requests.Response, chunks: Iterator[bytes]) -> None:
+    """After the final event: read what follows only while it arrives at once.
+
+    When the body ends there (its terminator), the connection goes back to the pool;
+    otherwise (a proxy's heartbeats, a body that stays open) it is closed, so the
+    caller gets the end of the answer now and no later answer reads leftovers.
+    """
+    connection = getattr(response.raw, "connection", None)  # urllib3's, while in use
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        response.close()  # nothing to wait on cheaply: do not reuse the connection
+        return
+    previous = sock.gettimeout()
+    left = _TAIL_BYTES
+    try:
+        sock.settimeout(_TAIL_SECONDS)
+        for data in chunks:
+            left -= len(data)
+            if left < 0:
+                break
+        else:  # the body ended: the connection is clean to reuse
+            sock.settimeout(previous)
+            return
+    except (QianfanError, OSError):
+        pass
+    response.close()  # closes the socket: it is not reused
+
+
 def _incremental(response: requests.Response) -> Iterator[bytes]:
     """The body as it arrives.
 
@@ -302,72 +420,56 @@ class AsyncTransport:
 
     def __init__(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._sleep = sleep
-        self._sessions: dict[
-            int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession, AsyncGenerator[None, None]]
-        ] = {}
         self._proxy = EnvProxies()
-        # One gate per session, as wide as its pool: calls beyond the pool wait here, as
-        # a coroutine, rather than inside aiohttp with a request already built (which
-        # holds about 3 KB more per waiting call: 1.4 MB in a 500-way burst).
-        self._gates: dict[int, asyncio.Semaphore] = {}
+        self._loops = LoopSessions()
+        self._size = DEFAULT_MAX_CONNECTIONS
+        _LIVE.add(self)
 
-    async def _gate(self) -> asyncio.Semaphore:
-        """The running loop's gate (its session is created with it)."""
-        await self.session()
-        return self._gates[id(asyncio.get_running_loop())]
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles get a transport of their own, opened on first use.
+        return (type(self), () if self._sleep is asyncio.sleep else (self._sleep,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AsyncTransport:
+        return type(self)(self._sleep)
 
     async def session(self) -> aiohttp.ClientSession:
         """The running loop's session, created on first use."""
-        loop = asyncio.get_running_loop()
-        entry = self._sessions.get(id(loop))
-        if entry is not None and entry[0] is loop and not entry[1].closed:
-            return entry[1]
-        import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
+        return (await self._entry()).session
 
-        self._forget_closed_loops()
-        redact_library_logs()
-        # Proxies come from _EnvProxies (read once per host), not trust_env (per request).
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=_POOL_SIZE))
-        _OPEN_SESSIONS[id(session)] = (loop, session)
-        # Closed soon after this transport is garbage, on its loop if that still runs
-        # (the registry above keeps the session from being collected with the
-        # transport in one pass, which aiohttp would report as unclosed) ...
-        finalizer = weakref.finalize(self, _close_soon, loop, session)
-        # ... or when the loop shuts down its async generators (asyncio.run does).
-        keeper = self._keep(session, finalizer)
-        await keeper.__anext__()
-        self._sessions[id(loop)] = (loop, session, keeper)
-        self._gates[id(loop)] = asyncio.Semaphore(_POOL_SIZE)
-        return session
+    async def _entry(self) -> LoopSession:
+        entry = self._loops.current(asyncio.get_running_loop())
+        if entry is None:
+            entry = await self._loops.open(self, self._size, ssl_context(DEFAULT_CA_BUNDLE_PATH))
+        return entry
 
     async def aclose(self) -> None:
         """Close the running loop's session now (for loops managed by hand)."""
-        key = id(asyncio.get_running_loop())
-        self._gates.pop(key, None)
-        entry = self._sessions.pop(key, None)
-        if entry is not None:
-            await entry[2].aclose()  # the keeper: closes the session, and is done
+        await self._loops.close()
 
-    @staticmethod
-    async def _keep(
-        session: aiohttp.ClientSession, finalizer: weakref.finalize[Any, Any]
-    ) -> AsyncGenerator[None, None]:
+    def _after_fork(self) -> None:
+        self._loops.forget_after_fork()
+
+    async def _acquire(self, request: HttpRequest, timeout: float | None) -> LoopSession:
+        """Take one of the loop's ``max_connections`` places, waiting at most ``timeout``.
+
+        Calls beyond the pool wait here, as a coroutine, rather than inside aiohttp
+        with a request already built (about 3 KB more per waiting call).
+        """
+        entry = await self._entry()
+        if not entry.gate.locked():
+            await entry.gate.acquire()  # free: taken at once
+            return entry
         try:
-            yield
-        finally:
-            finalizer.detach()  # it would keep the closed loop and session alive
-            await session.close()
-            _OPEN_SESSIONS.pop(id(session), None)
-
-    def _forget_closed_loops(self) -> None:
-        for key, (loop, session, _) in list(self._sessions.items()):
-            if loop.is_closed():
-                _drop_dead(session)
-                del self._sessions[key]
-                self._gates.pop(key, None)
+            await asyncio.wait_for(entry.gate.acquire(), timeout)
+        except asyncio.TimeoutError:
+            failure = _pool_full(request, entry.size, timeout)
+        else:
+            return entry
+        raise failure
 
     async def complete(self, call: Call) -> Answer:
         """Send a non-streaming call, with retries; return the parsed answer."""
+        self._size = call.max_connections
         state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
@@ -380,31 +482,36 @@ class AsyncTransport:
 
     async def stream(self, call: Call) -> AsyncIterator[Answer]:
         """Send a streaming call; yield each event. Retried only before the first."""
+        self._size = call.max_connections
         state = retry.Attempts(call.auth, call.max_retries)
         while True:
             headers: Mapping[str, str] | None = None
-            delivered = False
+            delivered = 0
             try:
                 request = await self._authorize(call, state)
-                gate = await self._gate()
-                async with gate, await self._open(request, call.timeout) as response:
-                    headers = response.headers
-                    if not _is_stream(response.status, headers):
-                        body = await self._read(response, request, call.timeout)
-                        reply = call.protocol.parse_reply(response.status, headers, body)
-                        yield Answer(reply, headers)
-                        return
-                    reader = EventReader(call.protocol, headers)
-                    chunks = self._chunks(response, request, call.timeout)
-                    async for answer in _aanswers(reader, chunks):
-                        delivered = True
-                        yield answer
-                        if answer.reply.done:
-                            await _adrain(chunks)
+                entry = await self._acquire(request, call.timeout)
+                try:
+                    async with await self._open(entry, request, call.timeout) as response:
+                        headers = response.headers
+                        if not _is_stream(response.status, headers):
+                            body = await self._read(response, request, call.timeout)
+                            reply = call.protocol.parse_reply(response.status, headers, body)
+                            yield Answer(reply, headers)
                             return
-                    raise _unfinished(request)
+                        reader = EventReader(call.protocol, headers)
+                        chunks = self._chunks(response, request, call.timeout)
+                        async for answer in _aanswers(reader, chunks):
+                            delivered += 1
+                            yield answer
+                            if answer.reply.done:
+                                await _aend_body(response)
+                                return
+                        raise _unfinished(request)
+                finally:
+                    entry.gate.release()
             except QianfanError as error:
                 if delivered:
+                    _stream_failed(call.request, delivered, error)
                     raise
                 await self._sleep(state.after(error, headers))
 
@@ -420,19 +527,23 @@ class AsyncTransport:
     async def _send(
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        async with await self._gate():
-            response = await self._open(request, timeout)
+        entry = await self._acquire(request, timeout)
+        try:
+            response = await self._open(entry, request, timeout)
             async with response:
                 return (
                     response.status,
                     response.headers,
                     await self._read(response, request, timeout),
                 )
+        finally:
+            entry.gate.release()
 
-    async def _open(self, request: HttpRequest, timeout: float | None) -> aiohttp.ClientResponse:
-        session = await self.session()
+    async def _open(
+        self, entry: LoopSession, request: HttpRequest, timeout: float | None
+    ) -> aiohttp.ClientResponse:
         try:
-            return await session.request(
+            return await entry.session.request(
                 request.method,
                 request.url,
                 data=request.body,
@@ -465,67 +576,18 @@ class AsyncTransport:
         raise failure
 
 
-# Sessions not yet closed, with their loops: kept here (not only by their transport)
-# so that garbage collection never finalizes a session before it is closed.
-_OPEN_SESSIONS: dict[int, tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession]] = {}
+_LIVE: weakref.WeakSet[SyncTransport | AsyncTransport] = weakref.WeakSet()
+"""Every transport in the process, for the reset after a fork."""
 
 
-def _close_soon(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
-    """Close a session whose transport is gone: on its loop, or at once if that is dead."""
-    if session.closed:
-        _OPEN_SESSIONS.pop(id(session), None)
-        return
-    if loop.is_closed():
-        _drop_dead(session)
-        return
-
-    async def close() -> None:
-        await session.close()
-        _OPEN_SESSIONS.pop(id(session), None)
-
-    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-        loop.call_soon_threadsafe(lambda: loop.create_task(close()))
+def _after_fork_in_child() -> None:
+    for transport in list(_LIVE):
+        transport._after_fork()
+    forget_inherited_sessions()
 
 
-def _drop_dead(session: aiohttp.ClientSession) -> None:
-    """Give up a session whose event loop is closed, without aiohttp's warnings.
-
-    Its connections cannot be closed through a dead loop: they are dropped (the
-    operating system closes the sockets when they are collected). Avoid this by
-    letting the loop shut down its async generators (``asyncio.run`` does), or by
-    calling ``await model.aclose()`` before closing a loop by hand.
-    """
-    _OPEN_SESSIONS.pop(id(session), None)
-    connector = session.connector
-    pooled = getattr(connector, "_conns", None)  # aiohttp: key -> [(protocol, time)]
-    for entries in pooled.values() if isinstance(pooled, dict) else ():
-        for protocol, _ in entries:
-            _close_socket(getattr(protocol, "transport", None))
-    close_now = getattr(connector, "_close", None)  # aiohttp's synchronous close
-    if callable(close_now):
-        close_now()
-    session.detach()
-
-
-def _close_socket(transport: object) -> None:
-    """Close an asyncio transport's socket without its (closed) loop."""
-    sock = getattr(transport, "_sock", None)
-    if sock is not None:
-        sock.close()
-        transport._sock = None  # type: ignore[attr-defined]  # its __del__ checks this
-
-
-@atexit.register
-def _at_exit() -> None:
-    for loop, session in list(_OPEN_SESSIONS.values()):
-        if loop.is_running():
-            continue
-        if not loop.is_closed():
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(session.close())
-        if not session.closed:
-            _drop_dead(session)
-        _OPEN_SESSIONS.pop(id(session), None)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _answers(reader: EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:
@@ -542,22 +604,26 @@ async def _aanswers(reader: EventReader, chunks: AsyncIterator[bytes]) -> AsyncI
         yield answer
 
 
-def _drain(chunks: Iterator[bytes]) -> None:
-    """Read what follows the final event (the body's end) so the connection is reused.
+async def _aend_body(response: aiohttp.ClientResponse) -> None:
+    """Async twin of :func:`_end_body` (aiohttp reuses the connection at the body's end)."""
+    content = response.content
+    if content.at_eof():
+        return
+    try:
+        await asyncio.wait_for(_read_tail(content), _TAIL_SECONDS)
+    except (asyncio.TimeoutError, OSError, _aiohttp_error()):
+        pass
+    if not content.at_eof():
+        response.close()  # closes the connection: it is not reused
 
-    The answer is complete at this point, so a failure here only costs the
-    connection, not the answer.
-    """
-    with contextlib.suppress(QianfanError):
-        for _ in chunks:
-            pass
 
-
-async def _adrain(chunks: AsyncIterator[bytes]) -> None:
-    """Async twin of :func:`_drain`."""
-    with contextlib.suppress(QianfanError):
-        async for _ in chunks:
-            pass
+async def _read_tail(content: aiohttp.StreamReader) -> None:
+    left = _TAIL_BYTES
+    while left >= 0 and not content.at_eof():
+        data = await content.readany()
+        if not data:
+            return
+        left -= len(data)
 
 
 def _aiohttp_error() -> type[Exception]:

@@ -59,7 +59,7 @@ def test_token_is_cached_until_shortly_before_expiry() -> None:
     cache = TokenCache()
     auth = oauth(cache)
     body = json.dumps({"access_token": "24.tok", "expires_in": 1000}).encode()
-    assert auth.accept(200, body, now=0.0) == "24.tok"
+    assert auth.accept(200, body, sent=0.0) == "24.tok"
     assert cache.get(auth.key, now=899.0) is not None
     assert cache.get(auth.key, now=901.0) is None  # refreshed 10 % before expiry
     assert "24.tok" not in repr(cache.get(auth.key, now=1.0))

@@ -287,7 +287,7 @@ def test_bad_input_fails_before_any_request(
         ({"base_url": "http://"}, "host root"),
         ({"base_url": "https://qianfan.baidubce.com/v2/chat/completions"}, "only the host root"),
         ({"base_url": "http://h/rpc/2.0/ai_custom/v1/wenxinworkshop/chat"}, "only the host root"),
-        ({"model": " "}, "model must name a model"),
+        ({"model": " "}, "model must be a model name"),
         ({"timeout": float("nan")}, "timeout=nan"),
         ({"api_key": "key-with-中文"}, "api_key .*QIANFAN_API_KEY.* cannot carry"),
         ({"app_id": "app 1"}, "app_id"),

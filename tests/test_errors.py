@@ -105,12 +105,36 @@ def test_gateway_errors_by_status() -> None:
         "Authorization: bce-auth-v1/myak/2024-05-21T08:00:00Z/300//abcdef",
         '{"access_token": "24.abc", "refresh_token": "AKAK", "session_secret": "SKSK"}',
         "api key bce-v3/ALTAK-xyz/secretpart was rejected",
+        "Authorization: Bearer secretpart",
+        "{'Authorization': 'Bearer secretpart', 'appid': 'app'}",
+        "authorization=Bearer abcdef",
+        "bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJteWFrIn0.abcdef",
+        "rejected bearer 24.abc.2592000.1.2-3",
+        "sent Bearer SKSKxYzw",
     ],
 )
 def test_redact_removes_every_credential(text) -> None:
     cleaned = redact(text)
     for secret in ("24.abc", "AKAK", "SKSK", "ALTAK-xyz", "secretpart", "myak", "abcdef"):
         assert secret not in cleaned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Invalid API key or bearer token",
+        "Invalid API key or bearer token.",
+        "Bearer tokens expire after 12 hours; fetch a new bearer token.",
+        "the Authorization header is missing",
+        "BEARER TOKEN INVALID",
+        "access_token is invalid, client_id unknown",
+        "IAM Certification failed",
+    ],
+)
+def test_redact_leaves_plain_server_text_alone(text) -> None:
+    assert redact(text) == text
+    error = error_from_v2(401, "invalid_iam_token", text)
+    assert text in str(error)
 
 
 def test_error_messages_are_redacted() -> None:
@@ -124,3 +148,41 @@ def test_errors_survive_pickling() -> None:
     clone = pickle.loads(pickle.dumps(error))
     assert type(clone) is QianfanRateLimitError
     assert (clone.code, clone.request_id, clone.is_retryable) == (336501, "as-x", True)
+
+
+def test_retry_after_survives_pickling_and_is_shown() -> None:
+    error = error_from_v2(429, "rpm_rate_limit_exceeded", "Rate limit reached for RPM")
+    error.set_retry_after(120.0, hint="wait two minutes")
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is QianfanRateLimitError
+    assert (clone.retry_after, clone.hint, str(clone)) == (120.0, "wait two minutes", str(error))
+    assert "Retry-After 120 s" in str(error)
+    assert QianfanAPIError("x", retry_after=1.5).retry_after == 1.5
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (1, QianfanAPIError),
+        (336000, QianfanAPIError),
+        (999999, QianfanAPIError),
+        (3, QianfanNotFoundError),
+        (17, QianfanQuotaExceededError),
+    ],
+)
+def test_any_5xx_is_retried_whatever_the_v1_code(status, code, cls) -> None:
+    error = error_from_v1(code, "Internal error", request_id="as-5", status=status)
+    assert type(error) is cls  # the class the code names, kept
+    assert error.is_retryable
+    assert (error.code, error.status) == (code, status)
+    assert f"Qianfan error {code}" in str(error)
+    # the same code in a 200 answer keeps the table's verdict
+    assert error_from_v1(code, "x", status=200).is_retryable is False
+
+
+@pytest.mark.parametrize("code", ["invalid_model", "model_offline", "no_parameter_permission"])
+def test_any_5xx_is_retried_whatever_the_v2_code(code) -> None:
+    error = error_from_v2(500, code, "m")
+    assert error.is_retryable
+    assert (error.code, error.status) == (code, 500)

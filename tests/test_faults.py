@@ -34,7 +34,6 @@ from langchain_qianfan_free.errors import (
     QianfanRateLimitError,
     QianfanTimeoutError,
 )
-from langchain_qianfan_free.retry import MAX_DELAY
 
 from .conftest import MODES, PROTOCOLS, call, make_model, record_sleeps
 
@@ -131,13 +130,15 @@ def test_rate_limit_that_persists_is_a_typed_error(qianfan_emulator, protocol, m
     assert info.value.hint
 
 
-def test_retry_after_is_capped(qianfan_emulator) -> None:
+def test_a_retry_after_over_the_bound_is_raised_at_once(qianfan_emulator) -> None:
     body = v2_error("rpm_rate_limit_exceeded", "Rate limit reached for RPM")
     qianfan_emulator.queue_http_status(429, body, headers={"Retry-After": "3600"})
     model = make_model(qianfan_emulator, "v2")
     waits = record_sleeps(model)
-    model.invoke("hi")
-    assert waits == [MAX_DELAY]
+    with pytest.raises(QianfanRateLimitError) as info:
+        model.invoke("hi")
+    assert waits == []
+    assert info.value.retry_after == 3600.0
 
 
 # ----------------------------------------------------------- errors never retried

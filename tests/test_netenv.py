@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from langchain_qianfan_free.netenv import EnvProxies, env_ca_bundle, redact_library_logs
+import pytest
+
+from langchain_qianfan_free.errors import QianfanConnectionError
+from langchain_qianfan_free.netenv import (
+    CA_VARIABLES,
+    EnvProxies,
+    env_ca_bundle,
+    redact_library_logs,
+)
 
 
 def test_proxies_per_host_with_no_proxy(monkeypatch) -> None:
@@ -18,10 +26,39 @@ def test_proxies_per_host_with_no_proxy(monkeypatch) -> None:
     assert proxies("https://qianfan.baidubce.com/x") == "http://proxy.local:3128"
 
 
-def test_ca_bundle_from_environment(monkeypatch) -> None:
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
-    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ca.pem")
-    assert env_ca_bundle() == "/etc/ca.pem"
+@pytest.fixture
+def no_ca_variables(monkeypatch) -> None:
+    for name in CA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_ca_bundle_from_environment(monkeypatch, tmp_path, no_ca_variables) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(bundle))
+    assert env_ca_bundle() == str(bundle)
+
+
+@pytest.mark.parametrize(
+    ("set_", "wins"),
+    [
+        (("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"), "REQUESTS_CA_BUNDLE"),
+        (("CURL_CA_BUNDLE", "SSL_CERT_FILE"), "CURL_CA_BUNDLE"),
+        (("SSL_CERT_FILE",), "SSL_CERT_FILE"),
+    ],
+)
+def test_ca_variables_in_order(monkeypatch, tmp_path, no_ca_variables, set_, wins) -> None:
+    for name in set_:
+        (tmp_path / name).write_text("")
+        monkeypatch.setenv(name, str(tmp_path / name))
+    assert env_ca_bundle() == str(tmp_path / wins)
+
+
+def test_a_ca_variable_naming_nothing_is_a_clear_error(monkeypatch, no_ca_variables) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+    with pytest.raises(QianfanConnectionError, match="SSL_CERT_FILE") as caught:
+        env_ca_bundle()
+    assert not caught.value.is_retryable
 
 
 def test_library_log_lines_are_redacted(caplog) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from langchain_qianfan_free.catalogue import lookup
-from langchain_qianfan_free.params import MIN_TEMPERATURE, check_value, resolve_params
+from langchain_qianfan_free.params import (
+    MIN_TEMPERATURE,
+    check_route_name,
+    check_value,
+    resolve_params,
+)
 
 SPEED = lookup("ernie-speed-8k")
 
@@ -71,3 +76,16 @@ def test_unset_values_stay_unset_and_extra_passes_through() -> None:
     params = resolve_params({"temperature": None}, {"seed": 7}, SPEED)
     assert all(v is None for v in params.values.values())
     assert params.extra == {"seed": 7}
+
+
+@pytest.mark.parametrize("value", ["", "  ", ".", "..", " .. ", None, 5])
+def test_model_names_that_would_change_the_route_are_refused(value) -> None:
+    with pytest.raises(ValueError, match="model must be a model name"):
+        check_route_name("model", value)
+
+
+def test_route_names_are_trimmed() -> None:
+    assert check_route_name("model", " ERNIE-Speed-8K ") == "ERNIE-Speed-8K"
+    assert check_route_name("endpoint", " /my_service/ ") == "my_service"
+    with pytest.raises(ValueError, match=r"endpoint must .* \(on ChatQianfan\)"):
+        check_route_name("endpoint", "/../")

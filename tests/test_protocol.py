@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from langchain_qianfan_free import protocol_v1
-from langchain_qianfan_free.errors import QianfanError
+from langchain_qianfan_free import protocol, protocol_v1, protocol_v2
+from langchain_qianfan_free.errors import QianfanAPIError, QianfanError, QianfanRateLimitError
 from langchain_qianfan_free.messages import Conversation, Turn
 from langchain_qianfan_free.params import resolve_params
 from langchain_qianfan_free.protocol import (
@@ -59,3 +59,35 @@ def test_headers() -> None:
     assert rate_limit_headers({"x-ratelimit-remaining-tokens": "5", "Other": "1"}) == {
         "X-Ratelimit-Remaining-Tokens": 5
     }
+
+
+@pytest.mark.parametrize("protocol", [protocol_v1, protocol_v2], ids=["v1", "v2"])
+@pytest.mark.parametrize("code", [18, "18", " 18 "])
+def test_both_protocols_read_a_v1_error_code_alike(protocol, code) -> None:
+    body = json.dumps({"error_code": code, "error_msg": "Open api qps request limit reached"})
+    with pytest.raises(QianfanRateLimitError) as info:
+        protocol.parse_reply(200, {}, body.encode())
+    assert (info.value.code, info.value.is_retryable) == (18, True)
+
+
+@pytest.mark.parametrize("protocol", [protocol_v1, protocol_v2], ids=["v1", "v2"])
+@pytest.mark.parametrize("code", ["x18", None, True, 1.5, "-3", "١٨"])
+def test_a_v1_error_code_that_is_no_number_is_unknown(protocol, code) -> None:
+    body = json.dumps({"error_code": code, "error_msg": "odd"}).encode()
+    with pytest.raises(QianfanAPIError) as info:
+        protocol.parse_reply(200, {}, body)
+    assert info.value.code == -1
+
+
+def test_v1_error_is_only_for_v1_error_bodies() -> None:
+    assert protocol.v1_error({"result": "hi"}, {}, 200) is None
+    assert protocol.v1_error([{"error_code": 1}], {}, 200) is None
+    error = protocol.v1_error(
+        {"error_code": 336100, "id": "as-1"}, {"X-Baidu-Request-Id": "r"}, 200
+    )
+    assert error is not None
+    assert (error.code, error.request_id, error.message) == (
+        336100,
+        "as-1 (X-Baidu-Request-Id: r)",
+        "unknown error",
+    )

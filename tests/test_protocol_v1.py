@@ -122,3 +122,106 @@ def test_events_only_final_usage_counts() -> None:
 def test_bare_error_event_raises() -> None:
     with pytest.raises(QianfanInvalidRequestError, match="336003"):
         protocol_v1.parse_event('{"error_code":336003,"error_msg":"too long"}', {})
+
+
+NOT_ANSWERS = [
+    {},
+    {"requestId": "req-1", "code": "ServiceUnavailable", "message": "gateway busy"},
+    {"status": "error"},
+    {"id": "chatcmpl-1", "choices": [{"message": {"role": "assistant", "content": "hi"}}]},
+    {"id": "as-1", "result": None},
+    {"id": "as-1", "result": {"text": "hi"}},
+]
+
+
+@pytest.mark.parametrize("data", NOT_ANSWERS)
+def test_an_answer_with_neither_result_nor_error_is_unusable(data) -> None:
+    with pytest.raises(QianfanAPIError, match="neither result nor error_code") as info:
+        protocol_v1.parse_reply(200, HEADERS, json.dumps(data).encode())
+    assert info.value.is_retryable
+    assert "rid-1" in (info.value.request_id or "")
+
+
+def test_a_gateway_body_keeps_its_request_id_and_text() -> None:
+    body = b'{"requestId":"req-1","code":"ServiceUnavailable","message":"gateway busy"}'
+    with pytest.raises(QianfanAPIError, match="gateway busy") as info:
+        protocol_v1.parse_reply(200, {}, body)
+    assert info.value.request_id == "req-1"
+
+
+@pytest.mark.parametrize("data", NOT_ANSWERS)
+def test_an_event_with_neither_result_is_end_nor_error_is_unusable(data) -> None:
+    with pytest.raises(QianfanAPIError, match="neither result, is_end nor error_code") as info:
+        protocol_v1.parse_event(json.dumps(data), HEADERS)
+    assert info.value.is_retryable
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"id": "as-1", "result": ""},  # an empty answer is still an answer
+        {"id": "as-1", "result": "", "function_call": {"name": "f", "arguments": "{}"}},
+        {"id": "as-1", "function_call": {"name": "f", "arguments": "{}"}},
+    ],
+)
+def test_empty_text_and_function_call_answers_stay_answers(data) -> None:
+    reply = protocol_v1.parse_reply(200, {}, json.dumps(data).encode())
+    assert reply.text == ""
+    assert [c.name for c in reply.tool_calls] == (["f"] if "function_call" in data else [])
+
+
+@pytest.mark.parametrize(
+    ("payload", "done"),
+    [
+        ('{"id":"as-1","is_end":true,"result":"","finish_reason":"normal"}', True),
+        ('{"id":"as-1","is_end":true}', True),
+        ('{"id":"as-1","is_end":false,"sentence_id":3}', False),
+        ('{"id":"as-1","result":"x"}', False),
+        ('{"is_end":true,"result":"","function_call":{"name":"f","arguments":"{}"}}', True),
+    ],
+)
+def test_final_empty_and_function_call_events_stay_events(payload, done) -> None:
+    assert protocol_v1.parse_event(payload, {}).done is done
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("code", [1, 336000, 424242])
+def test_a_5xx_in_the_v1_error_format_is_retryable_and_keeps_its_code(status, code) -> None:
+    body = json.dumps({"error_code": code, "error_msg": "Internal error", "id": "as-5"})
+    with pytest.raises(QianfanAPIError) as info:
+        protocol_v1.parse_reply(status, {}, body.encode())
+    assert info.value.is_retryable
+    assert (info.value.code, info.value.status, info.value.request_id) == (code, status, "as-5")
+
+
+@pytest.mark.parametrize(
+    ("model", "endpoint", "setting"),
+    [
+        ("ernie-speed-8k", "..", "endpoint"),
+        ("ernie-speed-8k", ".", "endpoint"),
+        ("ernie-speed-8k", " ../ ", "endpoint"),
+        ("ernie-speed-8k", "/", "endpoint"),
+        ("..", None, "model"),
+        ("...", None, "model"),
+        ("   ", None, "model"),
+        ("", None, "model"),
+    ],
+)
+def test_a_segment_that_would_change_the_route_is_refused(model, endpoint, setting) -> None:
+    with pytest.raises(QianfanInvalidRequestError, match=f"^{setting}=") as info:
+        build(model=model, endpoint=endpoint)
+    assert "Set " in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "segment"),
+    [
+        ("a/..", "a%2F.."),
+        ("../oauth/2.0/token", "..%2Foauth%2F2.0%2Ftoken"),
+        ("%2e%2e", "%252e%252e"),
+        ("svc?x=1#f", "svc%3Fx%3D1%23f"),
+        ("..a", "..a"),
+    ],
+)
+def test_every_other_segment_is_escaped_into_one_segment(endpoint, segment) -> None:
+    assert build(endpoint=endpoint).url == f"http://h{protocol_v1.CHAT_PATH}{segment}"

@@ -9,7 +9,9 @@ import pytest
 from langchain_qianfan_free import protocol_v2
 from langchain_qianfan_free.catalogue import lookup
 from langchain_qianfan_free.errors import (
+    QianfanAPIError,
     QianfanAuthenticationError,
+    QianfanError,
     QianfanInvalidRequestError,
     QianfanRateLimitError,
 )
@@ -113,3 +115,37 @@ def test_events() -> None:
     assert (delta.text, delta.usage, delta.done) == ("你", None, False)
     assert usage.usage == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
     assert protocol_v2.parse_event("[DONE]", {}).done
+
+
+def test_a_v1_format_error_on_v2_reads_a_string_code_as_v1_does() -> None:
+    body = b'{"error_code":"18","error_msg":"Open api qps request limit reached"}'
+    with pytest.raises(QianfanRateLimitError) as info:
+        protocol_v2.parse_reply(200, {}, body)
+    assert (info.value.code, info.value.is_retryable) == (18, True)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"error_code":336000,"error_msg":"Internal error"}',
+        b'{"error_code":1,"error_msg":"Unknown error"}',
+        b'{"error":{"code":"invalid_model","message":"m","type":"x"}}',
+    ],
+)
+def test_a_5xx_is_retryable_whatever_its_body_says(status, body) -> None:
+    with pytest.raises(QianfanError) as info:
+        protocol_v2.parse_reply(status, {}, body)
+    assert info.value.is_retryable
+    assert info.value.status == status
+    assert info.value.code in (336000, 1, "invalid_model")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b'{"requestId":"r","code":"NotFound","message":"m"}', b'{"status":"error"}'],
+)
+def test_an_answer_without_choices_is_unusable(body) -> None:
+    with pytest.raises(QianfanAPIError, match="without choices") as info:
+        protocol_v2.parse_reply(200, {}, body)
+    assert info.value.is_retryable
