@@ -573,6 +573,19 @@ class ChatQianfan(BaseChatModel):
         """
         await self._async.aclose()
 
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy that shares the process-wide helpers it was given.
+
+        The copy gets transports of its own (opened on first use). A rate limiter,
+        callback handlers and a cache are shared, not copied: they pace, trace and
+        cache for the whole process (and hold locks, which cannot be copied).
+        """
+        memo = {} if memo is None else memo
+        for shared in (self.rate_limiter, self.callbacks, self.cache):
+            if shared is not None and not isinstance(shared, bool):
+                memo.setdefault(id(shared), shared)
+        return super().__deepcopy__(memo)
+
     # -------------------------------------------------------------- tools, output
 
     def bind_tools(

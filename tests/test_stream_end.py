@@ -1,0 +1,143 @@
+"""A stream ends at its final event (v2 ``[DONE]``, v1 ``is_end``), whatever follows it.
+
+Proxies send heartbeats after the end, and some bodies stay open: the last chunk (usage,
+``finish_reason``) must still come when the final event arrives, and the connection
+must be released when the body ends there, or closed when it does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessageChunk
+
+from langchain_qianfan_free import ChatQianfan
+from langchain_qianfan_free.emulator import QianfanEmulator
+from langchain_qianfan_free.errors import QianfanConnectionError
+
+from .conftest import PROTOCOLS, make_model, record_sleeps
+from .tail_server import TailServer
+
+pytestmark = pytest.mark.usefixtures("fresh_tokens")
+
+STREAMS = ["stream", "astream"]
+
+
+def _model(server: TailServer, protocol: str) -> ChatQianfan:
+    creds: dict[str, Any] = (
+        {"qianfan_ak": "tail-ak", "qianfan_sk": "tail-sk"}
+        if protocol == "v1"
+        else {"api_key": "bce-v3/ALTAK-tail"}
+    )
+    model = ChatQianfan(base_url=server.url, api_version=protocol, timeout=60, **creds)
+    record_sleeps(model)
+    return model
+
+
+def _stream(model: ChatQianfan, mode: str, question: str) -> AIMessageChunk:
+    if mode == "stream":
+        chunks = list(model.stream(question))
+    else:
+
+        async def collect() -> list[AIMessageChunk]:
+            return [c async for c in model.astream(question)]
+
+        chunks = asyncio.run(collect())
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total
+
+
+async def _aggregate(stream: Any) -> AIMessageChunk:
+    chunks = [chunk async for chunk in stream]
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total
+
+
+def _finished(message: AIMessageChunk, question: str) -> None:
+    assert message.content == f"答：{question}"
+    assert message.usage_metadata is not None
+    assert message.usage_metadata["total_tokens"] == 5
+    assert message.response_metadata["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("mode", STREAMS)
+def test_a_body_left_open_after_the_final_event_does_not_hold_the_stream(
+    protocol: str, mode: str
+) -> None:
+    with TailServer("idle") as server:
+        model = _model(server, protocol)
+        message = _stream(model, mode, "开着")
+        # The stream ended while the server still held the body open ...
+        assert not server.release.is_set()
+        assert not any(c.gave_up for c in server.connections)
+        _finished(message, "开着")
+        server.release.set()
+        # ... and the client closed that connection rather than leave it half read.
+        chat = server.connections[-1]
+        assert chat.client_closed.wait(10)
+        _finished(_stream(model, mode, "再来"), "再来")  # on a new connection
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("mode", STREAMS)
+def test_heartbeats_after_the_final_event_end_with_the_stream(protocol: str, mode: str) -> None:
+    with TailServer("heartbeats") as server:
+        model = _model(server, protocol)
+        _finished(_stream(model, mode, "心跳"), "心跳")
+        assert server.connections[-1].client_closed.wait(10)
+        _finished(_stream(model, mode, "又一次"), "又一次")
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("mode", STREAMS)
+def test_a_body_that_ends_at_the_final_event_keeps_its_connection(
+    protocol: str, mode: str
+) -> None:
+    with TailServer("end") as server:
+        model = _model(server, protocol)
+        questions = ("一", "二", "三")
+        if mode == "stream":
+            messages = [_stream(model, mode, q) for q in questions]
+        else:  # one event loop, so one session (asyncio.run per stream would open one each)
+
+            async def collect() -> list[AIMessageChunk]:
+                return [await _aggregate(model.astream(q)) for q in questions]
+
+            messages = asyncio.run(collect())
+        for message, question in zip(messages, questions, strict=True):
+            _finished(message, question)
+        chats = [c for c in server.connections if c.requests]
+        # One connection served the three streams (v1: and the token request).
+        assert len(chats) == 1
+        assert chats[0].requests == (4 if protocol == "v1" else 3)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("mode", STREAMS)
+def test_a_stream_that_fails_after_delivering_chunks_is_logged(
+    qianfan_emulator: QianfanEmulator,
+    caplog: pytest.LogCaptureFixture,
+    protocol: str,
+    mode: str,
+) -> None:
+    model = make_model(qianfan_emulator, protocol)
+    qianfan_emulator.queue_disconnect(after_events=2)
+    with (
+        caplog.at_level(logging.INFO, logger="langchain_qianfan_free"),
+        pytest.raises(QianfanConnectionError),
+    ):
+        _stream(model, mode, "这是一个会被中途切断的很长很长的问题")
+    failed = [r for r in caplog.records if "failed after 2 events" in r.getMessage()]
+    assert len(failed) == 1
+    assert failed[0].name == "langchain_qianfan_free"
+    text = caplog.text
+    for secret in (qianfan_emulator.api_key, qianfan_emulator.sk, qianfan_emulator.ak):
+        assert secret not in text
