@@ -390,8 +390,8 @@ def _end_body(response: requests.Response, chunks: Iterator[bytes]) -> None:
         else:  # the body ended: the connection is clean to reuse
             sock.settimeout(previous)
             return
-    except (QianfanError, OSError):
-        pass
+    except Exception as error:  # noqa: BLE001 (the answer is complete: only the connection is lost)
+        _tail_failed(error)
     response.close()  # closes the socket: it is not reused
 
 
@@ -611,10 +611,19 @@ async def _aend_body(response: aiohttp.ClientResponse) -> None:
         return
     try:
         await asyncio.wait_for(_read_tail(content), _TAIL_SECONDS)
-    except (asyncio.TimeoutError, OSError, _aiohttp_error()):
-        pass
+    except Exception as error:  # noqa: BLE001 (the answer is complete: only the connection is lost)
+        _tail_failed(error)
     if not content.at_eof():
         response.close()  # closes the connection: it is not reused
+
+
+def _tail_failed(error: Exception) -> None:
+    logs.debug(
+        "after a stream's final event: %s; its connection is closed, not reused",
+        "nothing more arrived at once"
+        if isinstance(error, asyncio.TimeoutError | QianfanTimeoutError)
+        else type(error).__name__,
+    )
 
 
 async def _read_tail(content: aiohttp.StreamReader) -> None:
