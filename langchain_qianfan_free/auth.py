@@ -32,6 +32,7 @@ from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanAuthenticationError,
     QianfanError,
+    QianfanRateLimitError,
     error_from_http,
 )
 from langchain_qianfan_free.protocol import HttpRequest, unusable_answer
@@ -533,7 +534,8 @@ def _iam_error(status: int, data: object) -> QianfanError:
     text = str(data.get("message") or "") if isinstance(data, dict) else ""
     # BCE answers signature problems with 400 or 403 depending on the service: the
     # code says what happened.
-    if status in (401, 403) or code in _IAM_AUTH_CODES:
+    # A 5xx is server trouble whatever its body says (retried, like chat answers).
+    if status < 500 and (status in (401, 403) or code in _IAM_AUTH_CODES):
         return QianfanAuthenticationError(
             "Baidu IAM refused the request for a v2 token "
             f"({code or status}: {text or 'no detail'})",
@@ -550,12 +552,12 @@ def _iam_error(status: int, data: object) -> QianfanError:
             "an IAM token answer that holds no token (not shown: it may hold credentials)",
             None,
         )
-    return QianfanAPIError(
+    return _busy_or_failed(status)(
         f"Baidu IAM could not issue a v2 token (HTTP {status}"
         f"{f', {code}' if code else ''}{f': {text}' if text else ''})",
         code=code,
         status=status,
-        retryable=status >= 500 or status == 429,
+        retryable=_worth_retrying(status),
     )
 
 
@@ -568,7 +570,7 @@ Auth = BearerAuth | OAuthTokenAuth | IamSignAuth | IamBearerAuth
 def _token_error(status: int, data: object, body: bytes) -> QianfanError:
     if isinstance(data, dict) and data.get("error"):
         error, text = str(data["error"]), str(data.get("error_description") or "")
-        if error == "invalid_client":
+        if error == "invalid_client" and status < 500:
             which = (
                 "the API Key (QIANFAN_AK / qianfan_ak) is unknown"
                 if "unknown client" in text.lower()
@@ -580,11 +582,11 @@ def _token_error(status: int, data: object, body: bytes) -> QianfanError:
                 status=status,
                 hint="Copy both keys again from the application in the Qianfan console.",
             )
-        return QianfanAPIError(
+        return _busy_or_failed(status)(
             f"Qianfan refused the access-token request ({error}: {text})",
             code=error,
             status=status,
-            retryable=status >= 500,
+            retryable=_worth_retrying(status),
         )
     # Never quote a token answer: a broken one may still hold a token or key.
     if status == 200:
@@ -594,3 +596,12 @@ def _token_error(status: int, data: object, body: bytes) -> QianfanError:
             None,
         )
     return error_from_http(status, "")
+
+
+def _worth_retrying(status: int) -> bool:
+    """A token endpoint's failure that another attempt may not meet: 429 and any 5xx."""
+    return status >= 500 or status == 429
+
+
+def _busy_or_failed(status: int) -> type[QianfanError]:
+    return QianfanRateLimitError if status == 429 else QianfanAPIError

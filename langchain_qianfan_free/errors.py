@@ -100,11 +100,14 @@ def redact(text: str) -> str:
         The text with every credential value replaced by ``***``.
     """
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    text = _AUTH_HEADER.sub(_hide_bearer_value, text)
     text = _BEARER.sub(_hide_bearer_value, text)
     text = _SECRET_JSON.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _V2_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _IAM_AUTH.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+
+
+_SHORTEST_TOKEN = 8  # API keys, access tokens and signatures are far longer
 
 
 def _hide_bearer_value(match: re.Match[str]) -> str:
@@ -119,7 +122,9 @@ def _looks_secret(value: str) -> bool:
     dots or dashes inside, case changes inside, or are longer than English words.
     """
     word = value.rstrip(".-")  # sentence punctuation after a word
-    return bool(word) and (
+    if len(word) < _SHORTEST_TOKEN:  # "12 hours", realm=, "header": words, not tokens
+        return False
+    return (
         any(c in _TOKEN_MARKS for c in word)
         or "." in word
         or "-" in word

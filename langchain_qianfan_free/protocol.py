@@ -239,7 +239,7 @@ def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError
     Returns:
         The exception, not raised; ``None`` when ``data`` is not such a body.
     """
-    if not isinstance(data, dict) or "error_code" not in data:
+    if not isinstance(data, dict) or _no_code(data.get("error_code")):
         return None
     return error_from_v1(
         _v1_code(data["error_code"]),
@@ -247,6 +247,15 @@ def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError
         request_id=request_id_of(headers, data.get("id")),
         status=status,
     )
+
+
+def _no_code(raw: object) -> bool:
+    """``error_code`` absent, ``null``, ``0``/``"0"``/``""`` or a bool: not an error.
+
+    (Such a body is then read as an answer, and is an unusable one, retried, when it
+    holds no ``result`` either.)
+    """
+    return raw is None or isinstance(raw, bool) or raw in (0, "0", "")
 
 
 def _v1_code(raw: object) -> int:

@@ -183,8 +183,9 @@ class Attempts:
             QianfanError: ``error``, when it is final, the retries are used up, or the
                 server asked to wait longer than :data:`MAX_RETRY_AFTER`.
         """
-        asked = retry_after(headers) if headers else None
-        if asked is not None:
+        # The answer's header, or the wait the error already carries (a token fetch's).
+        asked = retry_after(headers) if headers else error.retry_after
+        if asked is not None and asked != error.retry_after:
             error.set_retry_after(asked)
         action = decide(
             error,

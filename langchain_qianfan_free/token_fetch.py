@@ -26,6 +26,7 @@ from langchain_qianfan_free import logs
 from langchain_qianfan_free.auth import FetchAbandoned, TokenAuth
 from langchain_qianfan_free.errors import QianfanError
 from langchain_qianfan_free.protocol import HttpRequest
+from langchain_qianfan_free.retry import retry_after
 
 __all__ = ["AsyncSend", "SyncSend", "fetch_async", "fetch_sync"]
 
@@ -114,12 +115,13 @@ def _fetch_sync(auth: TokenAuth, send: SyncSend, timeout: float | None) -> str:
     request = auth.token_request()
     logs.debug("%s: asking %s", auth.kind, auth.token_url)
     sent = auth.clock()
+    headers: Mapping[str, str] = {}
     try:
-        status, _, body = send(request, timeout)
+        status, headers, body = send(request, timeout)
         return auth.accept(status, body, sent)
     except Exception as error:
         body = b""  # an odd answer may hold a token: not in the locals a traceback keeps
-        _log_failure(auth, error)
+        _failed(auth, error, headers)
         raise
 
 
@@ -128,13 +130,22 @@ async def _fetch_async(auth: TokenAuth, send: AsyncSend, timeout: float | None) 
     request = auth.token_request()
     logs.debug("%s: asking %s", auth.kind, auth.token_url)
     sent = auth.clock()
+    headers: Mapping[str, str] = {}
     try:
-        status, _, body = await send(request, timeout)
+        status, headers, body = await send(request, timeout)
         return auth.accept(status, body, sent)
     except Exception as error:
         body = b""  # an odd answer may hold a token: not in the locals a traceback keeps
-        _log_failure(auth, error)
+        _failed(auth, error, headers)
         raise
+
+
+def _failed(auth: TokenAuth, error: Exception, headers: Mapping[str, str]) -> None:
+    """Log a failed fetch; give its error the server's ``Retry-After``, if any."""
+    asked = retry_after(headers)
+    if asked is not None and isinstance(error, QianfanError):
+        error.set_retry_after(asked)
+    _log_failure(auth, error)
 
 
 def _log_failure(auth: TokenAuth, error: Exception) -> None:

@@ -381,12 +381,15 @@ def _end_body(response: requests.Response, chunks: Iterator[bytes]) -> None:
         return
     previous = sock.gettimeout()
     left = _TAIL_BYTES
+    deadline = time.monotonic() + _TAIL_SECONDS
     try:
         sock.settimeout(_TAIL_SECONDS)
         for data in chunks:
             left -= len(data)
-            if left < 0:
+            remaining = deadline - time.monotonic()
+            if left < 0 or remaining <= 0:  # more keeps coming (heartbeats): stop here
                 break
+            sock.settimeout(remaining)  # the bound is for all of it, not per read
         else:  # the body ended: the connection is clean to reuse
             sock.settimeout(previous)
             return

@@ -6,7 +6,9 @@ with ``is_end``, v2 with ``[DONE]``), chunked, and then, by ``tail``:
 * ``"end"``: the body's terminator at once (a well-behaved server; the connection is
   kept alive for the next request);
 * ``"idle"``: nothing more until :attr:`TailServer.release` is set (a body left open);
-* ``"heartbeats"``: SSE comments (``: ping``) until the client goes away.
+* ``"heartbeats"``: SSE comments (``: ping``) as fast as it can, until the client goes away;
+* ``"slow heartbeats"``: one every 20 ms, as a proxy keeping the connection warm would,
+  until the client goes away (for 10 s at most).
 
 It records what each connection saw, so tests can tell whether the client closed it.
 """
@@ -96,7 +98,10 @@ class TailServer:
                         record.gave_up = True
                     _wait_for_close(conn, record)
                     return
-                _heartbeats(conn, record)
+                if self.tail == "slow heartbeats":
+                    _slow_heartbeats(conn, record, self.release)
+                else:
+                    _heartbeats(conn, record)
                 return
 
 
@@ -164,5 +169,17 @@ def _heartbeats(conn: socket.socket, record: Connection) -> None:
     try:
         for _ in range(200000):  # bounded: about 2.6 MB, far beyond any client's patience
             conn.sendall(ping)
+    except OSError:
+        record.client_closed.set()
+
+
+def _slow_heartbeats(conn: socket.socket, record: Connection, stop: threading.Event) -> None:
+    ping = _chunk(b": ping\n\n")
+    try:
+        for _ in range(500):  # 20 ms apart: 10 s at most
+            conn.sendall(ping)
+            if stop.wait(0.02):  # the pace of the fault, not a wait for the client
+                return
+        record.gave_up = True
     except OSError:
         record.client_closed.set()

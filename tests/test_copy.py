@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("fresh_tokens")
 COPIES: dict[str, Callable[[ChatQianfan], ChatQianfan]] = {
     "deepcopy": copy.deepcopy,
     "model_copy_deep": lambda model: model.model_copy(deep=True),
-    "pickle": lambda model: pickle.loads(pickle.dumps(model)),  # noqa: S301 (our own bytes)
+    "pickle": lambda model: pickle.loads(pickle.dumps(model)),
     "copy": copy.copy,
 }
 

@@ -105,9 +105,9 @@ def test_gateway_errors_by_status() -> None:
         "Authorization: bce-auth-v1/myak/2024-05-21T08:00:00Z/300//abcdef",
         '{"access_token": "24.abc", "refresh_token": "AKAK", "session_secret": "SKSK"}',
         "api key bce-v3/ALTAK-xyz/secretpart was rejected",
-        "Authorization: Bearer secretpart",
-        "{'Authorization': 'Bearer secretpart', 'appid': 'app'}",
-        "authorization=Bearer abcdef",
+        "Authorization: Bearer secretPart9",
+        "{'Authorization': 'Bearer secretPart9', 'appid': 'app'}",
+        "authorization=Bearer abc123def",
         "bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJteWFrIn0.abcdef",
         "rejected bearer 24.abc.2592000.1.2-3",
         "sent Bearer SKSKxYzw",
@@ -115,7 +115,7 @@ def test_gateway_errors_by_status() -> None:
 )
 def test_redact_removes_every_credential(text) -> None:
     cleaned = redact(text)
-    for secret in ("24.abc", "AKAK", "SKSK", "ALTAK-xyz", "secretpart", "myak", "abcdef"):
+    for secret in ("24.abc", "AKAK", "SKSK", "ALTAK-xyz", "secretpart", "myak", "abc123def"):
         assert secret not in cleaned
 
 
@@ -129,6 +129,12 @@ def test_redact_removes_every_credential(text) -> None:
         "BEARER TOKEN INVALID",
         "access_token is invalid, client_id unknown",
         "IAM Certification failed",
+        "authorization: required",
+        "Missing Authorization: header",
+        "Authorization: Bearer header is malformed",
+        "invalid authorization=header",
+        "Bearer 12 hours max",
+        'Bearer realm="qianfan"',
     ],
 )
 def test_redact_leaves_plain_server_text_alone(text) -> None:

@@ -29,7 +29,11 @@ from pydantic import SecretStr
 from langchain_qianfan_free import ChatQianfan
 from langchain_qianfan_free.auth import IamBearerAuth, OAuthTokenAuth, TokenCache
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
+from langchain_qianfan_free.errors import (
+    QianfanAPIError,
+    QianfanAuthenticationError,
+    QianfanRateLimitError,
+)
 from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 from .conftest import MODES, PROTOCOLS, call, record_sleeps
@@ -344,12 +348,12 @@ class TokenDesk:
     """A loopback server in front of the emulator that answers token requests from a script.
 
     Chat requests are passed to the emulator; token requests get the next scripted body
-    (``None``: a good token issued by the emulator).
+    (``None``: a good token issued by the emulator; a tuple: ``(status, headers, body)``).
     """
 
     def __init__(self, emu: QianfanEmulator) -> None:
         self.emu = emu
-        self.script: list[bytes | None] = []
+        self.script: list[bytes | tuple[int, dict[str, str], bytes] | None] = []
         self.token_requests = 0
         desk = self
         # Straight to the emulator, whatever proxies the environment names.
@@ -381,6 +385,9 @@ class TokenDesk:
         if path in ("/oauth/2.0/token", "/v1/BCE-BEARER/token"):
             self.token_requests += 1
             scripted = self.script.pop(0) if self.script else None
+            if isinstance(scripted, tuple):
+                self.reply(handler, *scripted)
+                return
             reply = self.good(path) if scripted is None else scripted
             self.reply(handler, 200, {"Content-Type": "application/json"}, reply)
             return
@@ -667,3 +674,39 @@ def test_a_forked_child_fetches_at_once_and_keeps_cached_tokens(kind) -> None:
     assert report == {"sync": "tok-CHILD", "async": "tok-CHILD", "warm": "tok-WARM", "sent": 2}
     assert busy.cached() == "tok-PARENT"  # the parent's own fetches were not disturbed
     assert busy_too.cached() == "tok-PARENT"
+
+
+# A token endpoint in trouble: rate-limited, or a 5xx whose body looks like a refusal.
+TROUBLE = {
+    ("v1", 429): b'{"error": "rate_limited", "error_description": "too many requests"}',
+    ("v1", 503): b'{"error": "invalid_client", "error_description": "unknown client id"}',
+    ("v2", 429): b'{"code": "RequestLimitExceeded", "message": "slow down"}',
+    ("v2", 503): b'{"code": "AccessDenied", "message": "service unavailable"}',
+}
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream"])
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_token_endpoint_trouble_is_retried_after_the_servers_wait(
+    desk, protocol, status, mode
+) -> None:
+    headers = {"Content-Type": "application/json", "Retry-After": "7"}
+    desk.script = [(status, headers, TROUBLE[(protocol, status)])]
+    model, waits = desk_model(desk, protocol)
+    message, _ = call(model, mode, "你好")
+    assert "你好" in str(message.content)
+    assert desk.token_requests == 2
+    assert waits == [7.0]  # the server's wait, not a shorter backoff
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_token_endpoint_asking_a_long_wait_raises_at_once_with_it(desk, protocol) -> None:
+    headers = {"Content-Type": "application/json", "Retry-After": "600"}
+    desk.script = [(429, headers, TROUBLE[(protocol, 429)])]
+    model, waits = desk_model(desk, protocol)
+    with pytest.raises(QianfanRateLimitError) as info:
+        model.invoke("你好")
+    assert info.value.retry_after == 600.0
+    assert waits == []
+    assert desk.token_requests == 1

@@ -88,10 +88,14 @@ def test_a_body_left_open_after_the_final_event_does_not_hold_the_stream(
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("mode", STREAMS)
-def test_heartbeats_after_the_final_event_end_with_the_stream(protocol: str, mode: str) -> None:
-    with TailServer("heartbeats") as server:
+@pytest.mark.parametrize("tail", ["heartbeats", "slow heartbeats"])
+def test_heartbeats_after_the_final_event_end_with_the_stream(
+    protocol: str, mode: str, tail: str
+) -> None:
+    with TailServer(tail) as server:
         model = _model(server, protocol)
         _finished(_stream(model, mode, "心跳"), "心跳")
+        assert not any(c.gave_up for c in server.connections)  # it ended before they did
         assert server.connections[-1].client_closed.wait(10)
         _finished(_stream(model, mode, "又一次"), "又一次")
 

@@ -142,5 +142,5 @@ def test_a_private_ca_named_by_any_variable_is_trusted_on_both_paths(
 def test_without_the_ca_the_certificate_is_refused_on_both_paths(
     front: tuple[QianfanEmulator, TlsFront], mode: str
 ) -> None:
-    with pytest.raises(QianfanConnectionError, match="(?i)certificate"):
+    with pytest.raises(QianfanConnectionError, match=r"(?i)certificate"):
         call(_model(front, "v2"), mode, "不信任")
