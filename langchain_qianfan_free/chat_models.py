@@ -6,6 +6,7 @@ points. Conversion, protocols, retries, auth and I/O live in their own modules.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import ipaddress
 import json
@@ -286,8 +287,8 @@ class ChatQianfan(BaseChatModel):
     max_connections: int = 100
     """How many requests this model sends at once per event loop (async) or per
     process (sync). A call that cannot get a connection within ``timeout`` raises
-    ``QianfanTimeoutError`` saying the connection pool is full. A whole number, 1 or
-    more."""
+    ``QianfanTimeoutError`` saying the connection pool is full. A whole number from 1
+    to 10,000."""
 
     streaming: bool = False
     """Stream even from ``invoke`` (callbacks then receive each token)."""
@@ -421,12 +422,17 @@ class ChatQianfan(BaseChatModel):
     @classmethod
     def _check_count(cls, value: Any, info: ValidationInfo) -> Any:
         """A whole number, on the raw value (``True``, ``"3"`` and ``3.0`` are refused)."""
-        low = 0 if info.field_name == "max_retries" else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        low, high = (0, None) if info.field_name == "max_retries" else (1, _MAX_CONNECTIONS)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            bound = f"{low} or more" if high is None else f"from {low} to {high}"
             raise ValueError(
                 f"{info.field_name}={value!r} is not accepted: {info.field_name} must be a "
-                f"whole number, {low} or more. Change the {info.field_name} setting on "
-                "ChatQianfan."
+                f"whole number {bound}. Change the {info.field_name} setting on ChatQianfan."
             )
         return value
 
@@ -572,6 +578,17 @@ class ChatQianfan(BaseChatModel):
         event loop you manage by hand (or run ``loop.shutdown_asyncgens()``).
         """
         await self._async.aclose()
+
+    def __copy__(self) -> Self:
+        """A shallow copy (also ``model_copy``) with transports of its own.
+
+        ``model_copy(update={"max_connections": 10})`` must get a pool of that size,
+        not share the original's.
+        """
+        twin = super().__copy__()
+        twin._sync = copy.deepcopy(self._sync)  # a fresh transport, same sleep
+        twin._async = copy.deepcopy(self._async)
+        return twin
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
         """A deep copy that shares the process-wide helpers it was given.
@@ -909,6 +926,8 @@ class ChatQianfan(BaseChatModel):
         assert self.qianfan_sk is not None  # noqa: S101
         return OAuthTokenAuth(base_url, self.qianfan_ak, self.qianfan_sk)
 
+
+_MAX_CONNECTIONS = 10_000  # far past any account's rate limit; a bound keeps pools cheap
 
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).

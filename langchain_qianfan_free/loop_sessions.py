@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator
@@ -69,13 +68,12 @@ class LoopSessions:
             return entry
         return None
 
-    async def open(self, owner: object, size: int, ssl_context: ssl.SSLContext) -> LoopSession:
+    async def open(self, owner: object, size: int) -> LoopSession:
         """The running loop's session, created if it has none.
 
         Args:
             owner: The transport; when it is garbage, the session is closed.
             size: The connection pool's size.
-            ssl_context: Whom to trust (the same CAs as the sync path).
         """
         loop = asyncio.get_running_loop()
         entry = self.current(loop)
@@ -86,7 +84,7 @@ class LoopSessions:
         self._forget_closed_loops()
         redact_library_logs()
         # Proxies come from EnvProxies (read once per host), not trust_env (per request).
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=size, ssl=ssl_context))
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=size))
         _OPEN_SESSIONS[id(session)] = (loop, session)
         # Closed soon after the transport is garbage, on its loop if that still runs
         # (the registry above keeps the session from being collected with the

@@ -32,7 +32,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
+import ssl
+import sys
 import threading
 import time
 import weakref
@@ -75,6 +78,7 @@ __all__ = ["DEFAULT_MAX_CONNECTIONS", "AsyncTransport", "Call", "SyncTransport"]
 DEFAULT_MAX_CONNECTIONS = 100
 """Requests a model sends at once, per process (sync) or per event loop (async)."""
 _JSON_TYPES = ("application/json",)
+_SYNC_POOL_CAP = 1000  # connections urllib3 keeps for reuse, at most
 # After a stream's final event, what follows is read only this long and this much;
 # then the connection is closed instead of waiting (a proxy's heartbeats, an idle body).
 _TAIL_SECONDS = 0.05
@@ -190,7 +194,8 @@ class SyncTransport:
         """No session, no slots: what a new transport, or a forked child's, starts with."""
         self._session: requests.Session | None = None
         self._slots: threading.BoundedSemaphore | None = None
-        self._size = DEFAULT_MAX_CONNECTIONS
+        self._slots_size = self._size = DEFAULT_MAX_CONNECTIONS
+        self._trusted = False  # the CA settings checked and applied (before any https)
         self._lock = threading.Lock()
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -209,10 +214,14 @@ class SyncTransport:
                     redact_library_logs()
                     session = requests.Session()
                     # The environment is read once instead of per request (see
-                    # EnvProxies): the CA bundle here, proxies per host.
+                    # EnvProxies): the CA bundle before the first https request
+                    # (_trust), proxies per host.
                     session.trust_env = False
-                    session.verify = env_ca_bundle() or True
-                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._size)
+                    # urllib3 fills its pool's queue up front: a huge max_connections
+                    # would cost seconds. The slots bound the calls; connections past
+                    # the queue are opened and closed as needed.
+                    maxsize = min(self._size, _SYNC_POOL_CAP)
+                    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=maxsize)
                     session.mount("http://", adapter)
                     session.mount("https://", adapter)
                     self._session = session
@@ -230,6 +239,20 @@ class SyncTransport:
         # them here; they are closed when the session is collected.
         self._fresh()
 
+    def _trust(self, url: str) -> None:
+        """Before the first https request: check the CA settings, as the async path does.
+
+        A variable naming nothing, or a bundle that cannot be read, is the same typed
+        error on both paths; plain http needs no CAs, so it is never refused for them.
+        """
+        if self._trusted or not url.startswith("https:"):
+            return
+        bundle = env_ca_bundle()
+        if bundle:
+            ssl_context(bundle)  # reads it: an unreadable bundle fails here, typed
+        self.session.verify = bundle or True
+        self._trusted = True
+
     @contextlib.contextmanager
     def _slot(self, request: HttpRequest, timeout: float | None) -> Iterator[None]:
         """Hold one of the ``max_connections`` places, waiting at most ``timeout``."""
@@ -238,9 +261,10 @@ class SyncTransport:
             with self._lock:
                 if self._slots is None:
                     self._slots = threading.BoundedSemaphore(self._size)
+                    self._slots_size = self._size
                 slots = self._slots
         if not slots.acquire(timeout=timeout):
-            raise _pool_full(request, self._size, timeout)
+            raise _pool_full(request, self._slots_size, timeout)
         try:
             yield
         finally:
@@ -314,6 +338,7 @@ class SyncTransport:
         self, request: HttpRequest, timeout: float | None
     ) -> tuple[int, Mapping[str, str], bytes]:
         with self._slot(request, timeout):
+            self._trust(request.url)
             try:
                 response = self.session.request(
                     request.method,
@@ -329,6 +354,7 @@ class SyncTransport:
             raise failure
 
     def _open(self, request: HttpRequest, timeout: float | None) -> requests.Response:
+        self._trust(request.url)
         try:
             return self.session.request(
                 request.method,
@@ -426,6 +452,7 @@ class AsyncTransport:
         self._proxy = EnvProxies()
         self._loops = LoopSessions()
         self._size = DEFAULT_MAX_CONNECTIONS
+        self._context: ssl.SSLContext | None = None  # whom https trusts, read on first use
         _LIVE.add(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -442,7 +469,7 @@ class AsyncTransport:
     async def _entry(self) -> LoopSession:
         entry = self._loops.current(asyncio.get_running_loop())
         if entry is None:
-            entry = await self._loops.open(self, self._size, ssl_context(DEFAULT_CA_BUNDLE_PATH))
+            entry = await self._loops.open(self, self._size)
         return entry
 
     async def aclose(self) -> None:
@@ -490,6 +517,7 @@ class AsyncTransport:
         while True:
             headers: Mapping[str, str] | None = None
             delivered = 0
+            response: aiohttp.ClientResponse | None = None
             try:
                 request = await self._authorize(call, state)
                 entry = await self._acquire(request, call.timeout)
@@ -513,6 +541,7 @@ class AsyncTransport:
                 finally:
                     entry.gate.release()
             except QianfanError as error:
+                response = None  # see _send: not in the locals a traceback keeps
                 if delivered:
                     _stream_failed(call.request, delivered, error)
                     raise
@@ -533,18 +562,34 @@ class AsyncTransport:
         entry = await self._acquire(request, timeout)
         try:
             response = await self._open(entry, request, timeout)
-            async with response:
-                return (
-                    response.status,
-                    response.headers,
-                    await self._read(response, request, timeout),
-                )
+            try:
+                async with response:
+                    return (
+                        response.status,
+                        response.headers,
+                        await self._read(response, request, timeout),
+                    )
+            except QianfanError as error:
+                failure = error
+            # An aiohttp response's repr holds its URL (the v1 access token): keep it
+            # out of the locals that error trackers record from a traceback.
+            del response
+            raise failure
         finally:
             entry.gate.release()
+
+    def _tls(self, url: str) -> ssl.SSLContext | bool:
+        """The CAs an https request trusts (the sync path's); plain http needs none."""
+        if not url.startswith("https:"):
+            return True
+        if self._context is None:
+            self._context = ssl_context(DEFAULT_CA_BUNDLE_PATH)
+        return self._context
 
     async def _open(
         self, entry: LoopSession, request: HttpRequest, timeout: float | None
     ) -> aiohttp.ClientResponse:
+        trust = self._tls(request.url)
         try:
             return await entry.session.request(
                 request.method,
@@ -553,6 +598,7 @@ class AsyncTransport:
                 headers=dict(request.headers),
                 timeout=_client_timeout(timeout),
                 proxy=self._proxy(request.url),
+                ssl=trust,
             )
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
@@ -565,6 +611,7 @@ class AsyncTransport:
             return await response.read()
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
+        del response  # see _send
         raise failure
 
     async def _chunks(
@@ -576,11 +623,36 @@ class AsyncTransport:
             return
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
+        del response  # see _send
         raise failure
 
 
 _LIVE: weakref.WeakSet[SyncTransport | AsyncTransport] = weakref.WeakSet()
 """Every transport in the process, for the reset after a fork."""
+
+
+def _finish_imports_in_flight() -> None:
+    """Before a fork: let other threads finish importing what this package imports lazily.
+
+    A module being imported is locked by the importing thread (aiohttp on a thread's
+    first async call, the tool modules on a first ``bind_tools``). In the child that
+    thread does not exist, and the child's own import of the module would wait forever.
+    """
+    try:
+        names = [
+            name
+            for name, module in list(sys.modules.items())
+            if name.partition(".")[0] in _LAZY_PACKAGES
+            and getattr(getattr(module, "__spec__", None), "_initializing", False)
+        ]
+    except RuntimeError:  # sys.modules changed while it was read: nothing to wait for
+        return
+    for name in names:
+        with contextlib.suppress(Exception):  # a broken import fails in the child too
+            importlib.import_module(name)  # waits for the importing thread
+
+
+_LAZY_PACKAGES = frozenset({"aiohttp", "langchain_qianfan_free"})
 
 
 def _after_fork_in_child() -> None:
@@ -590,7 +662,7 @@ def _after_fork_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_finish_imports_in_flight, after_in_child=_after_fork_in_child)
 
 
 def _answers(reader: EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:

@@ -16,6 +16,8 @@ from pydantic import SecretBytes, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
+from langchain_qianfan_free.errors import redact
+
 __all__ = ["SECRET_FIELDS", "redacted_validation_error", "without_userinfo"]
 
 SECRET_FIELDS = frozenset(
@@ -46,8 +48,10 @@ def redacted_validation_error(error: ValidationError, values: Any, mode: str) ->
     for detail in error.errors(include_url=False, include_context=True):
         loc = detail["loc"]
         field = loc[0] if loc else None
-        if detail["type"] == "json_invalid":
-            shown: Any = _MASK  # the unparsed document: secrets cannot be picked out
+        if detail["type"] == "json_invalid" or (not loc and not isinstance(values, dict)):
+            # The unparsed document, or input that is not the settings' dict (a list, a
+            # bare string): which part is a secret cannot be told, so none is shown.
+            shown: Any = _MASK
         elif field in SECRET_FIELDS:
             shown = None if detail["input"] is None else _MASK
         elif field in _URL_FIELDS and isinstance(detail["input"], str):
@@ -111,7 +115,7 @@ def _scrub_member(key: Any, value: Any, secrets: set[str]) -> Any:
 
 
 def _scrub_text(text: str, secrets: set[str]) -> str:
-    text = _TEXT_USERINFO.sub(f"//{_MASK}@", text)
+    text = redact(_TEXT_USERINFO.sub(f"//{_MASK}@", text))  # also ?access_token=… and keys
     for secret in secrets:
         text = text.replace(secret, _MASK)
     return text

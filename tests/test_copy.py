@@ -96,3 +96,20 @@ def test_a_model_crosses_into_a_spawned_process(emu: QianfanEmulator) -> None:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         answer = pool.apply(_ask_in_spawned, (model,))
     assert "收到：新进程" in answer
+
+
+def test_model_copy_with_another_pool_size_gets_a_pool_of_that_size(emu: QianfanEmulator) -> None:
+    from langchain_qianfan_free.errors import QianfanTimeoutError  # noqa: PLC0415
+
+    model = make_model(emu, "v2", timeout=0.3)
+    model.invoke("warm")  # the original's pool (100) exists already
+    single = model.model_copy(update={"max_connections": 1})
+    held = single.stream("占着")
+    next(held)
+    try:
+        with pytest.raises(QianfanTimeoutError, match="max_connections=1"):
+            single.invoke("blocked")
+        assert "收到：free" in str(model.invoke("free").content)  # not the copy's pool
+    finally:
+        held.close()
+    assert "收到：again" in str(single.invoke("again").content)

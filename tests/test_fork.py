@@ -13,6 +13,8 @@ import asyncio
 import multiprocessing
 import os
 import select
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -198,3 +200,67 @@ def test_the_child_opens_its_own_connection(emu: QianfanEmulator, protocol: str,
     assert chats[-1].client != parent_client  # the child's own connection
     assert "收到：two" in str(model.invoke("two").content)
     assert emu.requests[-1].client == parent_client  # the parent's is still its own
+
+
+# A fresh interpreter in which a thread is importing aiohttp (held at a known point by a
+# loader of our own) while the main thread forks; the child then needs aiohttp too.
+IMPORT_DURING_FORK = r"""
+import importlib.abc, importlib.util, os, select, sys, threading
+
+started, go = threading.Event(), threading.Event()
+
+
+class Held(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != "aiohttp":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec("aiohttp")
+        real = spec.loader
+
+        class Loader(importlib.abc.Loader):
+            def create_module(self, spec):
+                return real.create_module(spec)
+
+            def exec_module(self, module):
+                started.set()  # the import lock of aiohttp is held from here on
+                go.wait(30)
+                real.exec_module(module)
+
+        spec.loader = Loader()
+        return spec
+
+
+sys.meta_path.insert(0, Held())
+import langchain_qianfan_free.transport  # noqa: E402,F401 (registers the fork hooks)
+
+importer = threading.Thread(target=lambda: __import__("aiohttp"))
+importer.start()
+started.wait(30)
+go.set()
+read_end, write_end = os.pipe()
+pid = os.fork()
+if pid == 0:
+    import aiohttp  # noqa: F401
+
+    os.write(write_end, b"imported")
+    os._exit(0)
+os.close(write_end)
+ready, _, _ = select.select([read_end], [], [], 20)
+print(os.read(read_end, 100).decode() if ready else "the child hangs")
+if not ready:
+    os.kill(pid, 9)
+os.waitpid(pid, 0)
+importer.join(30)
+"""
+
+
+def test_a_fork_while_another_thread_imports_aiohttp_does_not_hang_the_child() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_DURING_FORK],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert result.stdout.strip() == "imported", result.stderr[-2000:]

@@ -163,6 +163,30 @@ def test_secrets_from_the_environment_hold_no_secret(monkeypatch, env_value, kwa
     assert_no_secret(everything_shown(info.value), env_value)
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: ChatQianfan.model_validate([CANARIES["api_key"]]),
+        lambda: ChatQianfan.model_validate(CANARIES["qianfan_sk"]),
+        lambda: ChatQianfan.model_validate_json(f'["{CANARIES["api_key"]}"]'),
+        lambda: ChatQianfan.model_validate_json(f'"{CANARIES["qianfan_sk"]}"'),
+    ],
+    ids=["list", "string", "json-list", "json-string"],
+)
+def test_input_that_is_not_a_dict_of_settings_is_not_echoed(build) -> None:
+    with pytest.raises(ValidationError) as info:
+        build()
+    assert_no_secret(everything_shown(info.value))
+
+
+def test_a_token_in_a_url_setting_is_not_echoed() -> None:
+    token = "24.canaryToken0007.2592000"
+    with pytest.raises(ValidationError) as info:
+        ChatQianfan(base_url=f"https://h.example/?access_token={token}")
+    assert_no_secret(everything_shown(info.value), token)
+    assert "base_url" in str(info.value)
+
+
 def test_json_that_does_not_parse_is_not_echoed() -> None:
     broken = json.dumps(CANARIES)[:-1] + ","
     with pytest.raises(ValidationError, match="Invalid JSON") as info:
@@ -392,3 +416,9 @@ def test_plain_http_warning_points_at_the_line_that_made_the_model(way) -> None:
     with pytest.warns(UserWarning, match="plain http") as record:
         construct(way, {"api_key": "k", "base_url": "http://qianfan.example.com"})
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize("value", [0, 10_001, 10**9])
+def test_max_connections_has_a_documented_range(value) -> None:
+    with pytest.raises(ValidationError, match="from 1 to 10000"):
+        ChatQianfan(max_connections=value)

@@ -145,3 +145,37 @@ def test_a_stream_that_fails_after_delivering_chunks_is_logged(
     text = caplog.text
     for secret in (qianfan_emulator.api_key, qianfan_emulator.sk, qianfan_emulator.ak):
         assert secret not in text
+
+
+def _frames(error: BaseException) -> list[Any]:
+    found, seen = [], set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        tb = error.__traceback__
+        while tb is not None:
+            found.append(tb.tb_frame)
+            tb = tb.tb_next
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return found
+
+
+@pytest.mark.usefixtures("fresh_tokens")
+@pytest.mark.parametrize("mode", STREAMS)
+def test_a_cut_v1_stream_leaves_no_access_token_in_frame_locals(
+    qianfan_emulator: QianfanEmulator, mode: str
+) -> None:
+    """Error trackers record the locals of every frame of a traceback (Sentry's default)."""
+    model = make_model(qianfan_emulator, "v1")
+    model.invoke("warm")
+    token = qianfan_emulator.requests[-1].query["access_token"]
+    qianfan_emulator.queue_disconnect(after_events=2)
+    with pytest.raises(QianfanConnectionError) as info:
+        _stream(model, mode, "这是一个会被中途切断的很长很长的问题")
+    holding = [
+        (frame.f_code.co_name, name)
+        for frame in _frames(info.value)
+        if "langchain_qianfan_free" in frame.f_code.co_filename  # the package's frames
+        for name, value in frame.f_locals.items()
+        if token in repr(value)
+    ]
+    assert holding == []

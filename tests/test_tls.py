@@ -21,7 +21,7 @@ from langchain_qianfan_free import ChatQianfan
 from langchain_qianfan_free.emulator import QianfanEmulator
 from langchain_qianfan_free.errors import QianfanConnectionError
 
-from .conftest import MODES, PROTOCOLS, call
+from .conftest import MODES, PROTOCOLS, call, record_sleeps
 
 pytestmark = pytest.mark.usefixtures("fresh_tokens")
 
@@ -144,3 +144,36 @@ def test_without_the_ca_the_certificate_is_refused_on_both_paths(
 ) -> None:
     with pytest.raises(QianfanConnectionError, match=r"(?i)certificate"):
         call(_model(front, "v2"), mode, "不信任")
+
+
+@pytest.mark.usefixtures("no_ca_variables")
+@pytest.mark.parametrize("mode", MODES)
+def test_a_ca_variable_naming_nothing_does_not_break_plain_http(
+    front: tuple[QianfanEmulator, TlsFront], monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    emu, _ = front
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    model = ChatQianfan(base_url=emu.url, api_key=emu.api_key)
+    message, _ = call(model, mode, "明文")
+    assert "收到：明文" in str(message.content)
+
+
+@pytest.mark.usefixtures("no_ca_variables")
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("content", ["", "not a certificate\n"], ids=["empty", "garbage"])
+def test_an_unreadable_bundle_is_the_same_typed_error_on_both_paths(
+    front: tuple[QianfanEmulator, TlsFront],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    mode: str,
+    content: str,
+) -> None:
+    bundle = tmp_path / "bad.pem"
+    bundle.write_text(content)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    model = _model(front, "v2").model_copy(update={"max_retries": 2})
+    waits = record_sleeps(model)
+    with pytest.raises(QianfanConnectionError, match="could not be read") as info:
+        call(model, mode, "坏证书")
+    assert not info.value.is_retryable
+    assert waits == []
