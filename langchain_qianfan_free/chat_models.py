@@ -13,7 +13,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeGuard
@@ -422,19 +422,8 @@ class ChatQianfan(BaseChatModel):
     @classmethod
     def _check_count(cls, value: Any, info: ValidationInfo) -> Any:
         """A whole number, on the raw value (``True``, ``"3"`` and ``3.0`` are refused)."""
-        low, high = (0, None) if info.field_name == "max_retries" else (1, _MAX_CONNECTIONS)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or value < low
-            or (high is not None and value > high)
-        ):
-            bound = f"{low} or more" if high is None else f"from {low} to {high}"
-            raise ValueError(
-                f"{info.field_name}={value!r} is not accepted: {info.field_name} must be a "
-                f"whole number {bound}. Change the {info.field_name} setting on ChatQianfan."
-            )
-        return value
+        assert info.field_name is not None  # noqa: S101 (a field validator)
+        return _whole_number(info.field_name, value)
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -579,15 +568,22 @@ class ChatQianfan(BaseChatModel):
         """
         await self._async.aclose()
 
-    def __copy__(self) -> Self:
-        """A shallow copy (also ``model_copy``) with transports of its own.
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; ``update={"max_connections": N}`` gets a pool of ``N`` of its own.
 
-        ``model_copy(update={"max_connections": 10})`` must get a pool of that size,
-        not share the original's.
+        A shallow copy otherwise shares the original's connections (a copy per call
+        must not open a connection per call). ``max_connections`` in ``update`` is
+        checked as at construction.
         """
-        twin = super().__copy__()
-        twin._sync = copy.deepcopy(self._sync)  # a fresh transport, same sleep
-        twin._async = copy.deepcopy(self._async)
+        if update and "max_connections" in update:
+            try:
+                _whole_number("max_connections", update["max_connections"])
+            except ValueError as error:
+                raise QianfanInvalidRequestError(str(error)) from None
+        twin = super().model_copy(update=update, deep=deep)
+        if not deep and twin.max_connections != self.max_connections:
+            twin._sync = copy.deepcopy(self._sync)  # fresh transports, same sleep
+            twin._async = copy.deepcopy(self._async)
         return twin
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
@@ -928,6 +924,23 @@ class ChatQianfan(BaseChatModel):
 
 
 _MAX_CONNECTIONS = 10_000  # far past any account's rate limit; a bound keeps pools cheap
+
+
+def _whole_number(name: str, value: Any) -> int:
+    """``max_retries`` (0 or more) or ``max_connections`` (1 to 10,000), never coerced."""
+    low, high = (0, None) if name == "max_retries" else (1, _MAX_CONNECTIONS)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        bound = f"{low} or more" if high is None else f"from {low} to {high}"
+        raise ValueError(
+            f"{name}={value!r} is not accepted: {name} must be a whole number {bound}. "
+            f"Change the {name} setting on ChatQianfan."
+        )
+    return value
 
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).

@@ -63,15 +63,20 @@ __all__ = [
 _SECRET_PARAMS = re.compile(r"(?i)\b(access_token|client_secret|client_id)=([^&\s'\"<>]+)")
 # An Authorization header (``Authorization: …``, or a headers dict shown as text): its
 # value is a credential whatever it looks like.
-_AUTH_HEADER = re.compile(r"(?i)(\bauthorization['\"]?\s*[:=]\s*['\"]?(?:bearer\s+)?)([^\s'\",]+)")
+# An Authorization header's value: after a scheme (Bearer, Basic, …) always a credential;
+# without one, only when it is shaped like a token ("authorization: required" stays).
+_AUTH_HEADER = re.compile(
+    r"(?i)(\b(?:proxy-)?authorization['\"]?\s*[:=]\s*['\"]?)"
+    r"((?:bearer|basic|token|digest)\s+)?([^\s'\",]+)"
+)
 # "Bearer <value>" in free text: only a value shaped like a token is hidden, so that
 # "Invalid API key or bearer token" stays readable (see _looks_secret).
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9\-._~+/]+=*)")
 _IAM_AUTH = re.compile(r"(?i)(bce-auth-v1/)([^\s'\",]+)")
 # The same secrets as JSON members (token answers), and bare v2 API keys.
-_SECRET_JSON = re.compile(
-    r"(?i)(\"(?:access_token|refresh_token|session_key|session_secret|client_secret|"
-    r"client_id|api_key)\"\s*:\s*\")([^\"]*)"
+_SECRET_JSON = re.compile(  # JSON, and Python dict reprs ('access_token': '…')
+    r"(?i)([\"'](?:access_token|refresh_token|session_key|session_secret|client_secret|"
+    r"client_id|api_key)[\"']\s*:\s*[\"'])([^\"']*)"
 )
 _V2_KEY = re.compile(r"\b(bce-v3/)([^\s'\",]+)")
 # Characters that do not occur in English words but do in tokens (RFC 6750 b64token).
@@ -100,7 +105,7 @@ def redact(text: str) -> str:
         The text with every credential value replaced by ``***``.
     """
     text = _SECRET_PARAMS.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    text = _AUTH_HEADER.sub(_hide_bearer_value, text)
+    text = _AUTH_HEADER.sub(_hide_header_value, text)
     text = _BEARER.sub(_hide_bearer_value, text)
     text = _SECRET_JSON.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _V2_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
@@ -108,6 +113,13 @@ def redact(text: str) -> str:
 
 
 _SHORTEST_TOKEN = 8  # API keys, access tokens and signatures are far longer
+
+
+def _hide_header_value(match: re.Match[str]) -> str:
+    prefix, scheme, value = match.group(1), match.group(2) or "", match.group(3)
+    if scheme or _looks_secret(value):
+        return f"{prefix}{scheme}{REDACTED}"
+    return match.group(0)
 
 
 def _hide_bearer_value(match: re.Match[str]) -> str:

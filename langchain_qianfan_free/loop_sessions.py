@@ -31,7 +31,36 @@ from langchain_qianfan_free.netenv import redact_library_logs
 if TYPE_CHECKING:
     import aiohttp
 
-__all__ = ["LoopSession", "LoopSessions", "forget_inherited_sessions"]
+__all__ = [
+    "LoopSession",
+    "LoopSessions",
+    "forget_inherited_sessions",
+    "hold_imports",
+    "release_imports",
+]
+
+# Held while aiohttp is first imported, and by a thread about to fork: a child forked
+# while another thread is inside that import (which holds the module's import lock)
+# would wait for that lock forever, since the importing thread does not exist there.
+_IMPORTING = threading.RLock()
+_HELD: list[bool] = []  # whether the forking thread got _IMPORTING (a stack: forks nest)
+_HOLD_AT_MOST = 30.0  # seconds a fork waits for another thread's import
+
+
+def hold_imports() -> None:
+    """Before a fork: wait (a bounded time) for a first import of aiohttp to end."""
+    _HELD.append(_IMPORTING.acquire(timeout=_HOLD_AT_MOST))
+
+
+def release_imports(*, child: bool) -> None:
+    """After a fork: release what :func:`hold_imports` took (a child gets a new lock)."""
+    global _IMPORTING  # noqa: PLW0603 (the child's copy may be held by a thread it lacks)
+    held = _HELD.pop() if _HELD else False
+    if child:
+        _IMPORTING = threading.RLock()
+        _HELD.clear()
+    elif held:
+        _IMPORTING.release()
 
 
 @dataclass(frozen=True)
@@ -79,7 +108,8 @@ class LoopSessions:
         entry = self.current(loop)
         if entry is not None:
             return entry
-        import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
+        with _IMPORTING:  # a fork waits for this import to end (see hold_imports)
+            import aiohttp  # noqa: PLC0415 (lazy: only async users pay for it)
 
         self._forget_closed_loops()
         redact_library_logs()

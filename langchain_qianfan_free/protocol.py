@@ -250,12 +250,14 @@ def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError
 
 
 def _no_code(raw: object) -> bool:
-    """``error_code`` absent, ``null``, ``0``/``"0"``/``""`` or a bool: not an error.
+    """An ``error_code`` that says no error: absent, ``null``, zero, ``""`` or a bool.
 
     (Such a body is then read as an answer, and is an unusable one, retried, when it
     holds no ``result`` either.)
     """
-    return raw is None or isinstance(raw, bool) or raw in (0, "0", "")
+    if raw is None or isinstance(raw, bool) or raw == "":
+        return True
+    return raw == 0 or (isinstance(raw, str) and _v1_code(raw) == 0)  # 0, 0.0, "00", " 0"
 
 
 def _v1_code(raw: object) -> int:

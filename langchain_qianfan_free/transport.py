@@ -60,6 +60,8 @@ from langchain_qianfan_free.loop_sessions import (
     LoopSession,
     LoopSessions,
     forget_inherited_sessions,
+    hold_imports,
+    release_imports,
 )
 from langchain_qianfan_free.netenv import (
     EnvProxies,
@@ -129,6 +131,16 @@ def _unfinished(request: HttpRequest) -> QianfanConnectionError:
 
 def _network_error(exc: BaseException, request: HttpRequest, timeout: float | None) -> QianfanError:
     detail = f"{type(exc).__name__}: {redact(str(exc))}"
+    if "CERTIFICATE_VERIFY_FAILED" in detail or _is_certificate_error(exc):
+        # Another attempt meets the same certificate: not retried.
+        return QianfanConnectionError(
+            f"The TLS certificate of {redact(request.url)} is not trusted ({detail})",
+            hint=(
+                "Behind a private CA or a TLS-inspecting proxy, point REQUESTS_CA_BUNDLE, "
+                "CURL_CA_BUNDLE or SSL_CERT_FILE at its CA bundle (both paths read them)."
+            ),
+            retryable=False,
+        )
     if _is_timeout(exc):
         return QianfanTimeoutError(
             f"No answer from {redact(request.url)} within {timeout} s ({detail})",
@@ -140,6 +152,23 @@ def _network_error(exc: BaseException, request: HttpRequest, timeout: float | No
         hint="Check the network, base_url / QIANFAN_BASE_URL and any proxy.",
         retryable=True,
     )
+
+
+def _is_certificate_error(exc: BaseException) -> bool:
+    """Whether a library exception comes from a failed certificate check, however wrapped."""
+    seen: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending and len(seen) < 8:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or current in seen:
+            continue
+        if isinstance(current, ssl.SSLCertVerificationError) or (
+            type(current).__name__ == "ClientConnectorCertificateError"
+        ):
+            return True
+        seen.append(current)
+        pending.extend([*current.args, current.__cause__, current.__context__])
+    return False
 
 
 _TIMEOUT_NAMES = frozenset(
@@ -154,6 +183,10 @@ def _is_timeout(exc: BaseException) -> bool:
         return True
     # requests wraps urllib3's ReadTimeoutError of a body being read in ConnectionError.
     return any(type(arg).__name__ in _TIMEOUT_NAMES for arg in getattr(exc, "args", ()))
+
+
+def _is_https(url: str) -> bool:
+    return url[:6].lower() == "https:"  # a scheme is case-insensitive (HTTPS://…)
 
 
 def _pool_full(request: HttpRequest, size: int, timeout: float | None) -> QianfanTimeoutError:
@@ -231,6 +264,7 @@ class SyncTransport:
         """Close the pooled connections (a later call opens new ones)."""
         with self._lock:
             session, self._session = self._session, None
+            self._trusted = False  # the next session is given the CA settings again
         if session is not None:
             session.close()
 
@@ -245,7 +279,7 @@ class SyncTransport:
         A variable naming nothing, or a bundle that cannot be read, is the same typed
         error on both paths; plain http needs no CAs, so it is never refused for them.
         """
-        if self._trusted or not url.startswith("https:"):
+        if self._trusted or not _is_https(url):
             return
         bundle = env_ca_bundle()
         if bundle:
@@ -540,8 +574,10 @@ class AsyncTransport:
                         raise _unfinished(request)
                 finally:
                     entry.gate.release()
-            except QianfanError as error:
+            except BaseException as error:
                 response = None  # see _send: not in the locals a traceback keeps
+                if not isinstance(error, QianfanError):
+                    raise  # cancelled, closed, interrupted
                 if delivered:
                     _stream_failed(call.request, delivered, error)
                     raise
@@ -571,6 +607,9 @@ class AsyncTransport:
                     )
             except QianfanError as error:
                 failure = error
+            except BaseException:  # cancelled, interrupted: the same care, re-raised
+                del response
+                raise
             # An aiohttp response's repr holds its URL (the v1 access token): keep it
             # out of the locals that error trackers record from a traceback.
             del response
@@ -580,7 +619,7 @@ class AsyncTransport:
 
     def _tls(self, url: str) -> ssl.SSLContext | bool:
         """The CAs an https request trusts (the sync path's); plain http needs none."""
-        if not url.startswith("https:"):
+        if not _is_https(url):
             return True
         if self._context is None:
             self._context = ssl_context(DEFAULT_CA_BUNDLE_PATH)
@@ -590,6 +629,7 @@ class AsyncTransport:
         self, entry: LoopSession, request: HttpRequest, timeout: float | None
     ) -> aiohttp.ClientResponse:
         trust = self._tls(request.url)
+        failure: BaseException
         try:
             return await entry.session.request(
                 request.method,
@@ -602,27 +642,38 @@ class AsyncTransport:
             )
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
+        except asyncio.CancelledError as cancel:
+            failure = _fresh_cancel(cancel)
         raise failure
 
     async def _read(
         self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
     ) -> bytes:
+        failure: BaseException
         try:
             return await response.read()
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
+        except asyncio.CancelledError as cancel:
+            failure = _fresh_cancel(cancel)
         del response  # see _send
         raise failure
 
     async def _chunks(
         self, response: aiohttp.ClientResponse, request: HttpRequest, timeout: float | None
     ) -> AsyncIterator[bytes]:
+        failure: BaseException
         try:
             async for raw in response.content.iter_any():
                 yield raw
             return
         except (OSError, asyncio.TimeoutError, _aiohttp_error()) as exc:
             failure = _network_error(exc, request, timeout)
+        except asyncio.CancelledError as cancel:
+            failure = _fresh_cancel(cancel)
+        except BaseException:  # closed (GeneratorExit): see _send
+            del response
+            raise
         del response  # see _send
         raise failure
 
@@ -638,6 +689,7 @@ def _finish_imports_in_flight() -> None:
     first async call, the tool modules on a first ``bind_tools``). In the child that
     thread does not exist, and the child's own import of the module would wait forever.
     """
+    hold_imports()  # aiohttp's first import, also before it reaches sys.modules
     try:
         names = [
             name
@@ -656,13 +708,22 @@ _LAZY_PACKAGES = frozenset({"aiohttp", "langchain_qianfan_free"})
 
 
 def _after_fork_in_child() -> None:
+    release_imports(child=True)
     for transport in list(_LIVE):
         transport._after_fork()
     forget_inherited_sessions()
 
 
+def _after_fork_in_parent() -> None:
+    release_imports(child=False)
+
+
 if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(before=_finish_imports_in_flight, after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_finish_imports_in_flight,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def _answers(reader: EventReader, chunks: Iterator[bytes]) -> Iterator[Answer]:
@@ -708,6 +769,16 @@ async def _read_tail(content: aiohttp.StreamReader) -> None:
         if not data:
             return
         left -= len(data)
+
+
+def _fresh_cancel(cancel: asyncio.CancelledError) -> asyncio.CancelledError:
+    """A cancellation to re-raise in place of aiohttp's, outside its ``except`` block.
+
+    aiohttp's own frames hold the request URL and headers (the v1 access token, the v2
+    key) in their locals; error trackers record the locals of a chained exception's
+    frames too, so the original must not be reachable from what the caller gets.
+    """
+    return asyncio.CancelledError(*cancel.args)
 
 
 def _aiohttp_error() -> type[Exception]:

@@ -7,6 +7,7 @@ with ``is_end``, v2 with ``[DONE]``), chunked, and then, by ``tail``:
   kept alive for the next request);
 * ``"idle"``: nothing more until :attr:`TailServer.release` is set (a body left open);
 * ``"heartbeats"``: SSE comments (``: ping``) as fast as it can, until the client goes away;
+* ``"stall"``: only the first event, then nothing until :attr:`TailServer.release`;
 * ``"slow heartbeats"``: one every 20 ms, as a proxy keeping the connection warm would,
   until the client goes away (for 10 s at most).
 
@@ -87,6 +88,10 @@ class TailServer:
                 if path.startswith("/oauth/2.0/token"):
                     _send_json(conn, {"access_token": "24.tail-token", "expires_in": 2592000})
                     continue
+                if self.tail == "stall":
+                    _send_stream(conn, path, body, count=1)
+                    self.release.wait(HOLD)
+                    return
                 if not _send_stream(conn, path, body):
                     record.client_closed.set()
                     return
@@ -128,7 +133,7 @@ def _chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-def _send_stream(conn: socket.socket, path: str, body: bytes) -> bool:
+def _send_stream(conn: socket.socket, path: str, body: bytes, count: int = 99) -> bool:
     question = json.loads(body)["messages"][-1]["content"]
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     if path.startswith("/v2/"):
@@ -149,7 +154,8 @@ def _send_stream(conn: socket.socket, path: str, body: bytes) -> bool:
         b"Transfer-Encoding: chunked\r\n\r\n"
     )
     try:
-        conn.sendall(head + b"".join(_chunk(f"data: {p}\n\n".encode()) for p in payloads))
+        sent = payloads[:count]
+        conn.sendall(head + b"".join(_chunk(f"data: {p}\n\n".encode()) for p in sent))
     except OSError:
         return False
     return True

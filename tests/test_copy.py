@@ -113,3 +113,21 @@ def test_model_copy_with_another_pool_size_gets_a_pool_of_that_size(emu: Qianfan
     finally:
         held.close()
     assert "收到：again" in str(single.invoke("again").content)
+
+
+def test_a_shallow_copy_with_the_same_pool_shares_its_connections(emu: QianfanEmulator) -> None:
+    """A copy per call (model_copy(update=...)) must not open a connection per call."""
+    model = _plain(emu, "v2")
+    model.invoke("one")
+    original = emu.requests[-1].client
+    for temperature in (0.1, 0.2, 0.3):
+        model.model_copy(update={"temperature": temperature}).invoke("copy")
+        assert emu.requests[-1].client == original
+
+
+@pytest.mark.parametrize("value", [0, 10_001, True, "5"])
+def test_model_copy_checks_max_connections(emu: QianfanEmulator, value: object) -> None:
+    from langchain_qianfan_free.errors import QianfanInvalidRequestError  # noqa: PLC0415
+
+    with pytest.raises(QianfanInvalidRequestError, match="max_connections"):
+        _plain(emu, "v2").model_copy(update={"max_connections": value})

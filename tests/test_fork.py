@@ -205,8 +205,9 @@ def test_the_child_opens_its_own_connection(emu: QianfanEmulator, protocol: str,
 # A fresh interpreter in which a thread is importing aiohttp (held at a known point by a
 # loader of our own) while the main thread forks; the child then needs aiohttp too.
 IMPORT_DURING_FORK = r"""
-import importlib.abc, importlib.util, os, select, sys, threading
+import asyncio, importlib.abc, importlib.util, os, select, sys, threading
 
+where, how = sys.argv[1], sys.argv[2]
 started, go = threading.Event(), threading.Event()
 
 
@@ -215,6 +216,9 @@ class Held(importlib.abc.MetaPathFinder):
         if name != "aiohttp":
             return None
         sys.meta_path.remove(self)
+        if where == "finding":  # the import lock is held, aiohttp not in sys.modules yet
+            started.set()
+            go.wait(30)
         spec = importlib.util.find_spec("aiohttp")
         real = spec.loader
 
@@ -223,8 +227,9 @@ class Held(importlib.abc.MetaPathFinder):
                 return real.create_module(spec)
 
             def exec_module(self, module):
-                started.set()  # the import lock of aiohttp is held from here on
-                go.wait(30)
+                if where == "running":  # aiohttp in sys.modules, being initialized
+                    started.set()
+                    go.wait(30)
                 real.exec_module(module)
 
         spec.loader = Loader()
@@ -234,7 +239,20 @@ class Held(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Held())
 import langchain_qianfan_free.transport  # noqa: E402,F401 (registers the fork hooks)
 
-importer = threading.Thread(target=lambda: __import__("aiohttp"))
+from langchain_qianfan_free.loop_sessions import LoopSessions  # noqa: E402
+
+
+class Owner:
+    pass
+
+
+def first_async_use():  # what a thread's first ainvoke does
+    asyncio.run(LoopSessions().open(Owner(), 1))
+
+
+importer = threading.Thread(
+    target=first_async_use if how == "package" else lambda: __import__("aiohttp")
+)
 importer.start()
 started.wait(30)
 go.set()
@@ -255,9 +273,15 @@ importer.join(30)
 """
 
 
-def test_a_fork_while_another_thread_imports_aiohttp_does_not_hang_the_child() -> None:
+@pytest.mark.parametrize(
+    ("where", "how"),
+    [("running", "direct"), ("running", "package"), ("finding", "package")],
+)
+def test_a_fork_while_another_thread_imports_aiohttp_does_not_hang_the_child(
+    where: str, how: str
+) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", IMPORT_DURING_FORK],
+        [sys.executable, "-c", IMPORT_DURING_FORK, where, how],
         capture_output=True,
         text=True,
         timeout=90,

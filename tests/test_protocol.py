@@ -80,7 +80,7 @@ def test_a_v1_error_code_that_is_no_number_is_unknown(protocol, code) -> None:
 
 
 @pytest.mark.parametrize("protocol", [protocol_v1, protocol_v2], ids=["v1", "v2"])
-@pytest.mark.parametrize("code", [None, 0, "0", "", True, False])
+@pytest.mark.parametrize("code", [None, 0, "0", "00", " 0", "", True, False])
 def test_an_error_code_that_says_no_error_is_no_error(protocol, code) -> None:
     """``null``, ``0`` or a bool is no error: the body is read as an answer."""
     body = json.dumps({"error_code": code, "error_msg": "odd"}).encode()

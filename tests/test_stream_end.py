@@ -179,3 +179,39 @@ def test_a_cut_v1_stream_leaves_no_access_token_in_frame_locals(
         if token in repr(value)
     ]
     assert holding == []
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "timeout"), reason="asyncio.timeout: Python 3.11+")
+@pytest.mark.parametrize("mode", ["ainvoke", "astream"])
+def test_a_cancelled_v1_call_leaves_no_access_token_in_frame_locals(mode: str) -> None:
+    """``asyncio.wait_for`` / ``asyncio.timeout`` around a call that the server stalls."""
+    with TailServer("stall") as server:
+        model = _model(server, "v1")
+
+        async def run() -> None:
+            if mode == "ainvoke":
+                await model.ainvoke("卡住")
+            else:
+                async for _ in model.astream("卡住"):
+                    pass
+
+        async def main() -> BaseException:
+            try:
+                # The caller's own task is cancelled (the CancelledError passes the
+                # package's frames, and the TimeoutError chains it).
+                async with asyncio.timeout(0.3):  # type: ignore[attr-defined]
+                    await run()
+            except TimeoutError as error:
+                return error
+            raise AssertionError("the stalled call ended")
+
+        error = asyncio.run(main())
+        server.release.set()
+    holding = [
+        (frame.f_code.co_filename, frame.f_code.co_name, name)
+        for frame in _frames(error)
+        if frame.f_code.co_filename != __file__  # the package's and its libraries' frames
+        for name, value in frame.f_locals.items()
+        if "24.tail-token" in repr(value)
+    ]
+    assert holding == []

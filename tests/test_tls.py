@@ -177,3 +177,45 @@ def test_an_unreadable_bundle_is_the_same_typed_error_on_both_paths(
         call(model, mode, "坏证书")
     assert not info.value.is_retryable
     assert waits == []
+
+
+@pytest.mark.usefixtures("no_ca_variables")
+@pytest.mark.parametrize("mode", MODES)
+def test_an_upper_case_scheme_gets_the_same_trust(
+    front: tuple[QianfanEmulator, TlsFront],
+    ca_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+) -> None:
+    emu, tls = front
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    upper = tls.url.replace("https://", "HTTPS://")
+    model = ChatQianfan(base_url=upper, api_key=emu.api_key, max_retries=0)
+    message, _ = call(model, mode, "大写")
+    assert "收到：大写" in str(message.content)
+
+
+@pytest.mark.usefixtures("no_ca_variables")
+def test_close_keeps_the_trusted_cas(
+    front: tuple[QianfanEmulator, TlsFront], ca_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    model = _model(front, "v2")
+    assert "收到：一" in str(model.invoke("一").content)
+    model.close()  # the next call opens a new session: it must trust the same CAs
+    assert "收到：二" in str(model.invoke("二").content)
+    assert "收到：三" in "".join(c.text for c in model.stream("三"))
+
+
+@pytest.mark.usefixtures("no_ca_variables")
+@pytest.mark.parametrize("mode", MODES)
+def test_an_untrusted_certificate_is_not_retried(
+    front: tuple[QianfanEmulator, TlsFront], mode: str
+) -> None:
+    model = _model(front, "v2").model_copy(update={"max_retries": 2})
+    waits = record_sleeps(model)
+    with pytest.raises(QianfanConnectionError, match="not trusted") as info:
+        call(model, mode, "不信任")
+    assert not info.value.is_retryable
+    assert "REQUESTS_CA_BUNDLE" in str(info.value)
+    assert waits == []
