@@ -743,6 +743,8 @@ async def _aanswers(reader: EventReader, chunks: AsyncIterator[bytes]) -> AsyncI
 async def _aend_body(response: aiohttp.ClientResponse) -> None:
     """Async twin of :func:`_end_body` (aiohttp reuses the connection at the body's end)."""
     content = response.content
+    if not content.at_eof():
+        await asyncio.sleep(0)  # one turn of the loop: what has already arrived is read
     if content.at_eof():
         return
     try:
