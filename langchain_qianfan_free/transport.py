@@ -131,7 +131,7 @@ def _unfinished(request: HttpRequest) -> QianfanConnectionError:
 
 def _network_error(exc: BaseException, request: HttpRequest, timeout: float | None) -> QianfanError:
     detail = f"{type(exc).__name__}: {redact(str(exc))}"
-    if "CERTIFICATE_VERIFY_FAILED" in detail or _is_certificate_error(exc):
+    if "CERTIFICATE_VERIFY_FAILED" in detail:  # OpenSSL's reason, in both libraries' text
         # Another attempt meets the same certificate: not retried.
         return QianfanConnectionError(
             f"The TLS certificate of {redact(request.url)} is not trusted ({detail})",
@@ -152,23 +152,6 @@ def _network_error(exc: BaseException, request: HttpRequest, timeout: float | No
         hint="Check the network, base_url / QIANFAN_BASE_URL and any proxy.",
         retryable=True,
     )
-
-
-def _is_certificate_error(exc: BaseException) -> bool:
-    """Whether a library exception comes from a failed certificate check, however wrapped."""
-    seen: list[BaseException] = []
-    pending: list[object] = [exc]
-    while pending and len(seen) < 8:
-        current = pending.pop()
-        if not isinstance(current, BaseException) or current in seen:
-            continue
-        if isinstance(current, ssl.SSLCertVerificationError) or (
-            type(current).__name__ == "ClientConnectorCertificateError"
-        ):
-            return True
-        seen.append(current)
-        pending.extend([*current.args, current.__cause__, current.__context__])
-    return False
 
 
 _TIMEOUT_NAMES = frozenset(

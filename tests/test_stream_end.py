@@ -39,21 +39,15 @@ def _model(server: TailServer, protocol: str) -> ChatQianfan:
 
 def _stream(model: ChatQianfan, mode: str, question: str) -> AIMessageChunk:
     if mode == "stream":
-        chunks = list(model.stream(question))
-    else:
-
-        async def collect() -> list[AIMessageChunk]:
-            return [c async for c in model.astream(question)]
-
-        chunks = asyncio.run(collect())
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
+        return _sum(list(model.stream(question)))
+    return asyncio.run(_aggregate(model.astream(question)))
 
 
 async def _aggregate(stream: Any) -> AIMessageChunk:
-    chunks = [chunk async for chunk in stream]
+    return _sum([chunk async for chunk in stream])
+
+
+def _sum(chunks: list[AIMessageChunk]) -> AIMessageChunk:
     total = chunks[0]
     for chunk in chunks[1:]:
         total = total + chunk
