@@ -46,8 +46,8 @@ from langchain_core.outputs import LLMResult
 from langchain_core.rate_limiters import BaseRateLimiter, InMemoryRateLimiter
 
 from langchain_qianfan_free import ChatQianfan
+from langchain_qianfan_free._transport.loops import AsyncTransport
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.transport import AsyncTransport
 
 QIANFAN_WINDOW = 60.0  # seconds: Qianfan's limits are per minute
 PREFIX = "【千帆模拟器】ernie-speed-8k 收到："

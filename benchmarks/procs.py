@@ -130,4 +130,3 @@ def run_python(args: list[str]) -> dict[str, Any]:
         raise RuntimeError(f"{' '.join(args[:3])}… printed nothing:\n{done.stderr[-2000:]}")
     answer: dict[str, Any] = json.loads(lines[-1])
     return answer
-

@@ -131,8 +131,12 @@ def _burst_table(results: Results) -> list[str]:
             continue
         ratio = burst_ratio(results, client)
         wall, cpu = _median(results, client, "wall"), _median(results, client, "cpu")
-        tokens = sorted({int(run["token_requests"]) + int(run["iam_requests"])
-                         for run in results.bursts[client]})
+        tokens = sorted(
+            {
+                int(run["token_requests"]) + int(run["iam_requests"])
+                for run in results.bursts[client]
+            }
+        )
         failed = max(int(run["failed"]) for run in results.bursts[client])
         rows.append(
             f"| {client} | {wall:.3f} | {f'{ratio:.2f}' if ratio else 'floor'} | {cpu:.3f} "
@@ -161,34 +165,70 @@ def _client_targets(results: Results, client: str) -> list[tuple[str, Target]]:
         floor = _floor(client, kind)
         if floor and samples.has(metric, client) and samples.has(metric, floor):
             over = samples.overhead(metric, client, floor)
-            found.append((metric, Target(
-                f"{client} {metric} overhead over {floor}",
-                f"{over * 1e3:.3f} ms", f"≤ {limit:.2f} ms", over <= limit / 1e3,
-            )))
+            found.append(
+                (
+                    metric,
+                    Target(
+                        f"{client} {metric} overhead over {floor}",
+                        f"{over * 1e3:.3f} ms",
+                        f"≤ {limit:.2f} ms",
+                        over <= limit / 1e3,
+                    ),
+                )
+            )
     for prefix in ("stream", "astream"):
         budget = stream_budget(results, client, prefix)
         if budget is not None and samples.has(f"{prefix}_total", client):
             total = samples.median(f"{prefix}_total", client)
-            found.append((prefix, Target(
-                f"{client} {prefix} of {results.plan.stream_events} events, total",
-                f"{total * 1e3:.2f} ms", f"≤ {budget * 1e3:.2f} ms (floor + fake + 10 %)",
-                total <= budget,
-            )))
+            found.append(
+                (
+                    prefix,
+                    Target(
+                        f"{client} {prefix} of {results.plan.stream_events} events, total",
+                        f"{total * 1e3:.2f} ms",
+                        f"≤ {budget * 1e3:.2f} ms (floor + fake + 10 %)",
+                        total <= budget,
+                    ),
+                )
+            )
     if client in results.bursts:
         ratio = burst_ratio(results, client)
         if ratio is not None:
-            found.append(("burst", Target(
-                f"{client} {results.plan.burst} concurrent ainvoke wall time",
-                f"{ratio:.2f} × raw aiohttp", "≤ 1.50 ×", ratio <= 1.5,
-            )))
+            found.append(
+                (
+                    "burst",
+                    Target(
+                        f"{client} {results.plan.burst} concurrent ainvoke wall time",
+                        f"{ratio:.2f} × raw aiohttp",
+                        "≤ 1.50 ×",
+                        ratio <= 1.5,
+                    ),
+                )
+            )
         rss = max(float(run["rss_mb"]) for run in results.bursts[client])
-        found.append(("rss", Target(
-            f"{client} peak RSS after the burst", f"{rss:.2f} MB", "≤ 80 MB", rss <= 80,
-        )))
+        found.append(
+            (
+                "rss",
+                Target(
+                    f"{client} peak RSS after the burst",
+                    f"{rss:.2f} MB",
+                    "≤ 80 MB",
+                    rss <= 80,
+                ),
+            )
+        )
         failed = max(int(run["failed"]) for run in results.bursts[client])
-        found.append(("failed", Target(
-            f"{client} burst calls failed", str(failed), "0", failed == 0,
-        )))
+        found.append(
+            (
+                "failed",
+                Target(
+                    f"{client} burst calls failed",
+                    str(failed),
+                    "0",
+                    failed == 0,
+                ),
+            )
+        )
     return found
 
 
@@ -214,17 +254,25 @@ def targets(results: Results) -> list[Target]:
     v1 = results.bursts.get("ChatQianfan (v1)", [])
     if v1:
         counts = sorted({int(run["token_requests"]) for run in v1})
-        found.append(Target(
-            f"ChatQianfan (v1) token requests per {results.plan.burst}-way cold burst",
-            "/".join(map(str, counts)), "exactly 1", counts == [1],
-        ))
+        found.append(
+            Target(
+                f"ChatQianfan (v1) token requests per {results.plan.burst}-way cold burst",
+                "/".join(map(str, counts)),
+                "exactly 1",
+                counts == [1],
+            )
+        )
     if BASE_IMPORT in results.imports and OUR_IMPORT in results.imports:
         base = statistics.median(results.imports[BASE_IMPORT])
         ours = statistics.median(results.imports[OUR_IMPORT])
-        found.append(Target(
-            "import ChatQianfan vs langchain-core BaseChatModel",
-            f"{ours / base:.2f} ×", "≤ 1.10 ×", ours <= 1.10 * base,
-        ))
+        found.append(
+            Target(
+                "import ChatQianfan vs langchain-core BaseChatModel",
+                f"{ours / base:.2f} ×",
+                "≤ 1.10 ×",
+                ours <= 1.10 * base,
+            )
+        )
     return found
 
 
@@ -239,8 +287,11 @@ def markdown(results: Results) -> str:
         f"per client; {plan.burst_rounds} bursts per client; {plan.import_rounds} import "
         "rounds. Medians over every call; overheads and ratios are medians of per-round "
         "differences against the floor of the same protocol. "
-        + ("Client and server on one CPU each." if results.two_cpus
-           else "Client and server share the CPUs (fewer than two available)."),
+        + (
+            "Client and server on one CPU each."
+            if results.two_cpus
+            else "Client and server share the CPUs (fewer than two available)."
+        ),
         "",
         "## Targets",
         "",
@@ -250,8 +301,10 @@ def markdown(results: Results) -> str:
         "",
         "| target | measured | limit | met | minimal provider |",
         "|---|---:|---:|:---:|---:|",
-        *(f"| {t.what} | {t.measured} | {t.limit} | {'yes' if t.ok else '**NO**'} "
-          f"| {t.minimal} |" for t in checks),
+        *(
+            f"| {t.what} | {t.measured} | {t.limit} | {'yes' if t.ok else '**NO**'} | {t.minimal} |"
+            for t in checks
+        ),
         "",
         "## Sync `invoke`",
         "",
@@ -304,21 +357,28 @@ def chart(results: Results, path: Path) -> str | None:
         names = [c for c in clients if samples.has(metric, c)]
         panels.append((title, names, [samples.median(metric, c) * 1e3 for c in names]))
     burst_names = [c for c in results.clients if c in results.bursts]
-    panels.append((
-        f"{results.plan.burst} concurrent ainvoke, wall s",
-        burst_names, [_median(results, c, "wall") for c in burst_names],
-    ))
+    panels.append(
+        (
+            f"{results.plan.burst} concurrent ainvoke, wall s",
+            burst_names,
+            [_median(results, c, "wall") for c in burst_names],
+        )
+    )
     import_names = list(results.imports)
-    panels.append((
-        "import in a fresh process, s",
-        import_names, [statistics.median(results.imports[n]) for n in import_names],
-    ))
+    panels.append(
+        (
+            "import in a fresh process, s",
+            import_names,
+            [statistics.median(results.imports[n]) for n in import_names],
+        )
+    )
     figure, axes = plt.subplots(3, 2, figsize=(13, 11))
     for axis, (title, names, values) in zip(axes.flat, panels, strict=True):
         colours = [
             "#999999"
             if n.startswith(("raw ", "LangChain", "a module")) or n in {FAKE, BASE_IMPORT}
-            else "#c0392b" if "Qianfan" in n and "Endpoint" not in n
+            else "#c0392b"
+            if "Qianfan" in n and "Endpoint" not in n
             else "#2e86c1"
             for n in names
         ]

@@ -40,9 +40,7 @@ class Plan:
     import_rounds: int = 7
 
 
-QUICK = Plan(
-    rounds=2, calls=10, streams=3, warmup=2, burst=50, burst_rounds=1, import_rounds=1
-)
+QUICK = Plan(rounds=2, calls=10, streams=3, warmup=2, burst=50, burst_rounds=1, import_rounds=1)
 
 
 @dataclass
@@ -184,9 +182,7 @@ def stream_prompts(clients: list[Client], events: int) -> dict[str, str]:
     return prompts
 
 
-def _sync_round(
-    order: list[Client], plan: Plan, prompts: dict[str, str], results: Results
-) -> None:
+def _sync_round(order: list[Client], plan: Plan, prompts: dict[str, str], results: Results) -> None:
     samples = results.samples
     for client in order:
         if client.invoke is not None:
@@ -225,9 +221,7 @@ async def _warm_async(clients: list[Client], plan: Plan, prompts: dict[str, str]
             await _atime_streams(client.astream, prompts[client.protocol], 2)
 
 
-def measure_latency(
-    endpoint: Endpoint, names: list[str], plan: Plan, results: Results
-) -> None:
+def measure_latency(endpoint: Endpoint, names: list[str], plan: Plan, results: Results) -> None:
     """Sequential invoke/ainvoke and 50-event streams, every client in every round."""
     clients = [build(name, endpoint) for name in names]
     clients.append(fake_model(plan.stream_events))

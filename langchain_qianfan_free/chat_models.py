@@ -38,9 +38,8 @@ from pydantic import (
     model_validator,
 )
 
-from langchain_qianfan_free import catalogue, protocol_v1, protocol_v2
-from langchain_qianfan_free._version import __version__
-from langchain_qianfan_free.auth import (
+from langchain_qianfan_free import _catalogue as catalogue
+from langchain_qianfan_free._auth.schemes import (
     DEFAULT_IAM_URL,
     Auth,
     BearerAuth,
@@ -50,33 +49,36 @@ from langchain_qianfan_free.auth import (
     OAuthTokenAuth,
     choose_credentials,
 )
-from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.messages import to_conversation
-from langchain_qianfan_free.params import (
+from langchain_qianfan_free._messages import to_conversation
+from langchain_qianfan_free._params import (
     PARAM_NAMES,
     ToolCallingMode,
     check_route_name,
     check_value,
     resolve_params,
 )
-from langchain_qianfan_free.protocol import Reply
-from langchain_qianfan_free.results import (
+from langchain_qianfan_free._protocols import v1 as protocol_v1
+from langchain_qianfan_free._protocols import v2 as protocol_v2
+from langchain_qianfan_free._protocols.common import Reply
+from langchain_qianfan_free._results import (
     PROVIDER,
     ResultContext,
     StreamAssembler,
     add_usage,
     chat_result,
 )
-from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
-from langchain_qianfan_free.turns import Conversation
-from langchain_qianfan_free.validation_errors import redacted_validation_error, without_userinfo
+from langchain_qianfan_free._transport.loops import AsyncTransport, Call, SyncTransport
+from langchain_qianfan_free._turns import Conversation
+from langchain_qianfan_free._validation_errors import redacted_validation_error, without_userinfo
+from langchain_qianfan_free._version import __version__
+from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
     from typing_extensions import Self
 
-    from langchain_qianfan_free.structured import ToolChoiceError
-    from langchain_qianfan_free.tools import ToolSetup
+    from langchain_qianfan_free._tools.setup import ToolSetup
+    from langchain_qianfan_free._tools.structured import ToolChoiceError
 
 # Tools and structured output (tools, tool_*, structured*) are imported when first used:
 # a plain chat never loads them, which keeps import time and memory down.
@@ -619,7 +621,7 @@ class ChatQianfan(BaseChatModel):
                 (some call is required), ``True`` (the one tool), a tool name, or
                 ``{"type": "function", "function": {"name": ...}}``. A forced choice
                 is enforced: without the call the model is asked once more, then
-                :class:`~langchain_qianfan_free.structured.ToolChoiceError` is raised.
+                :class:`~langchain_qianfan_free._tools.structured.ToolChoiceError` is raised.
             parallel_tool_calls: ``False`` allows one call per reply.
             strict: Set on each function definition (sent on v2 native calls; v1 and
                 prompt mode have no such field). Arguments are always checked
@@ -630,7 +632,7 @@ class ChatQianfan(BaseChatModel):
             QianfanInvalidRequestError: For duplicate tool names or an unknown
                 ``tool_choice``, at once (no request is sent).
         """
-        from langchain_qianfan_free.tools import (  # noqa: PLC0415
+        from langchain_qianfan_free._tools.setup import (  # noqa: PLC0415
             format_tools,
             normalize_tool_choice,
         )
@@ -671,7 +673,7 @@ class ChatQianfan(BaseChatModel):
                 the answer is always validated against the schema.
             **kwargs: Not accepted (named in the error).
         """
-        from langchain_qianfan_free.structured_runnable import (  # noqa: PLC0415
+        from langchain_qianfan_free._tools.structured_runnable import (  # noqa: PLC0415
             structured_output,
         )
 
@@ -796,7 +798,7 @@ class ChatQianfan(BaseChatModel):
         )
         tools: ToolSetup | None = None
         if any(name in kwargs for name in _TOOL_KWARGS):
-            from langchain_qianfan_free.tools import tool_setup  # noqa: PLC0415
+            from langchain_qianfan_free._tools.setup import tool_setup  # noqa: PLC0415
 
             tools = tool_setup(
                 kwargs.pop("tools", None),
@@ -808,7 +810,7 @@ class ChatQianfan(BaseChatModel):
             )
         wants_json = None
         if "response_format" in kwargs:
-            from langchain_qianfan_free.structured import json_request  # noqa: PLC0415
+            from langchain_qianfan_free._tools.structured import json_request  # noqa: PLC0415
 
             native_json = spec is not None and spec.tool_calling
             wants_json = json_request(
@@ -942,6 +944,7 @@ def _whole_number(name: str, value: Any) -> int:
         )
     return value
 
+
 # Fields that are not generation settings: a per-call kwarg with one of these names is
 # a mistake (it would otherwise be sent as a request-body field and do nothing).
 _CALL_ONLY_AT_INIT = frozenset(
@@ -1045,7 +1048,7 @@ def _ask_again(
     messages: list[BaseMessage], said: ChatResult | AIMessage, ctx: ResultContext
 ) -> list[BaseMessage]:
     """The conversation with the reply and a request to make the required call."""
-    from langchain_qianfan_free.tool_results import correction  # noqa: PLC0415
+    from langchain_qianfan_free._tools.results import correction  # noqa: PLC0415
 
     reply = said if isinstance(said, AIMessage) else said.generations[0].message
     assert ctx.tools is not None  # noqa: S101 (only called for forced tool_choice)
@@ -1072,7 +1075,7 @@ def _raise_if_violated(assembler: StreamAssembler, ctx: ResultContext) -> None:
 
 
 def _choice_error(message: AIMessage, ctx: ResultContext) -> ToolChoiceError:
-    from langchain_qianfan_free.structured import ToolChoiceError  # noqa: PLC0415
+    from langchain_qianfan_free._tools.structured import ToolChoiceError  # noqa: PLC0415
 
     assert ctx.tools is not None  # noqa: S101
     forced = ctx.tools.forced

@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free.auth import TOKEN_CACHE
+from langchain_qianfan_free._auth.schemes import TOKEN_CACHE
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +80,7 @@ def record_sleeps(model: Any) -> list[float]:
 
     Retry tests then run at once, and can check the waits themselves.
     """
-    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
 
     waits: list[float] = []
 

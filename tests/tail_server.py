@@ -150,8 +150,7 @@ def _send_stream(conn: socket.socket, path: str, body: bytes, count: int = 99) -
         ]
         payloads = [json.dumps(e, ensure_ascii=False) for e in events]
     head = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
     )
     try:
         sent = payloads[:count]

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from langchain_qianfan_free.auth import (
+from langchain_qianfan_free._auth.schemes import (
     BearerAuth,
     OAuthTokenAuth,
     TokenCache,
     choose_credentials,
 )
+from langchain_qianfan_free._auth.token_fetch import fetch_async, fetch_sync
+from langchain_qianfan_free._protocols.common import HttpRequest
 from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
-from langchain_qianfan_free.protocol import HttpRequest
-from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 
 @pytest.mark.parametrize(
@@ -129,8 +129,8 @@ def _token_body() -> tuple[int, dict[str, str], bytes]:
 
 
 def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
-    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free.transport import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.loops import AsyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     transport = AsyncTransport()
@@ -164,8 +164,8 @@ def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
 
 @pytest.mark.timeout(20)
 def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
-    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     async_transport, sync_transport = AsyncTransport(), SyncTransport()
@@ -192,8 +192,8 @@ def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
 
 
 def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
-    from langchain_qianfan_free.auth import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free.transport import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     boarded: list[Any] = []
@@ -226,8 +226,8 @@ def test_the_waiters_of_one_loop_share_one_future_of_the_fetch(
         return wrap_future(future, loop=loop)
 
     monkeypatch.setattr(asyncio, "wrap_future", counting_wrap_future)
-    from langchain_qianfan_free.token_cache import Flight  # noqa: PLC0415
-    from langchain_qianfan_free.transport import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import Flight  # noqa: PLC0415
+    from langchain_qianfan_free._transport.loops import AsyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     flight, mine = auth.cache.board(auth.key)  # a fetch in flight, owned elsewhere
@@ -259,7 +259,7 @@ async def _for_loop_of(flight: Any) -> Any:
 def test_a_failed_fetch_nobody_waits_for_any_more_is_not_logged_by_asyncio() -> None:
     import gc  # noqa: PLC0415
 
-    from langchain_qianfan_free.token_cache import FetchAbandoned, Flight  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import FetchAbandoned, Flight  # noqa: PLC0415
 
     reported: list[dict[str, Any]] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.catalogue import MODELS, lookup, profile_for
+from langchain_qianfan_free._catalogue import MODELS, lookup, profile_for
 
 FREE = {
     "ernie-speed-8k": ("ERNIE-Speed-8K", "ernie_speed"),

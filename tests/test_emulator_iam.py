@@ -1,6 +1,6 @@
 """IAM in the emulator: ``bce-auth-v1`` verification on v1 chat, and v2 bearer tokens.
 
-Requests are signed here with :mod:`langchain_qianfan_free.signing` (the client's
+Requests are signed here with :mod:`langchain_qianfan_free._auth.signing` (the client's
 signer) and sent over HTTP with ``requests``; the verifier itself is also checked
 against the reference's official and worked vectors, which do not depend on that
 signer. Time is the emulator's injected clock: nothing sleeps.
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 
+from langchain_qianfan_free._auth.signing import authorization, bce_timestamp
 from langchain_qianfan_free.emulator import QianfanEmulator
 from langchain_qianfan_free.emulator.auth import SignedRequest
 from langchain_qianfan_free.emulator.bearer import parse_lifetime
@@ -27,7 +28,6 @@ from langchain_qianfan_free.emulator.iam import (
     SignatureVerifier,
     parse_authorization,
 )
-from langchain_qianfan_free.signing import authorization, bce_timestamp
 
 T0 = 1716278400.0  # 2024-05-21T08:00:00Z, the reference's worked examples
 CHAT_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie_speed"

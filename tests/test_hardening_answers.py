@@ -19,17 +19,18 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from langchain_qianfan_free import protocol_v1, retry
-from langchain_qianfan_free.auth import BearerAuth
+from langchain_qianfan_free._auth.schemes import BearerAuth
+from langchain_qianfan_free._params import resolve_params
+from langchain_qianfan_free._protocols import v1 as protocol_v1
+from langchain_qianfan_free._transport import retry
+from langchain_qianfan_free._transport.loops import AsyncTransport, Call, SyncTransport
+from langchain_qianfan_free._turns import Conversation, Turn
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanError,
     QianfanPermissionError,
     QianfanRateLimitError,
 )
-from langchain_qianfan_free.params import resolve_params
-from langchain_qianfan_free.transport import AsyncTransport, Call, SyncTransport
-from langchain_qianfan_free.turns import Conversation, Turn
 
 from .conftest import MODES, PROTOCOLS, call, make_model, record_sleeps
 

@@ -27,14 +27,14 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free.auth import IamBearerAuth, OAuthTokenAuth, TokenCache
+from langchain_qianfan_free._auth.schemes import IamBearerAuth, OAuthTokenAuth, TokenCache
+from langchain_qianfan_free._auth.token_fetch import fetch_async, fetch_sync
 from langchain_qianfan_free.emulator import QianfanEmulator
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanAuthenticationError,
     QianfanRateLimitError,
 )
-from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 from .conftest import MODES, PROTOCOLS, call, record_sleeps
 

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.load import dumps
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free.auth import choose_credentials
+from langchain_qianfan_free._auth.schemes import choose_credentials
 from langchain_qianfan_free.errors import QianfanAuthenticationError, QianfanInvalidRequestError
 
 from .conftest import MODES, call, record_sleeps
@@ -216,8 +216,8 @@ def test_iam_url_settings_are_checked() -> None:
 def test_bearer_tokens_are_replaced_before_they_expire() -> None:
     from pydantic import SecretStr  # noqa: PLC0415
 
-    from langchain_qianfan_free.auth import IamBearerAuth  # noqa: PLC0415
-    from langchain_qianfan_free.token_cache import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._auth.schemes import IamBearerAuth  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import TokenCache  # noqa: PLC0415
 
     now = [1_700_000_000.0]
     auth = IamBearerAuth(

@@ -60,7 +60,7 @@ def test_importing_chatqianfan_leaves_the_tool_machinery_unloaded() -> None:
     code = (
         "import sys; from langchain_qianfan_free import ChatQianfan; "
         "print(sorted(m for m in sys.modules if m.startswith(('langchain_qianfan_free.tool', "
-        "'langchain_qianfan_free.structured', 'langchain_core.tools'))))"
+        "'langchain_qianfan_free._tools.structured', 'langchain_core.tools'))))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

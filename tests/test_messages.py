@@ -12,8 +12,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_qianfan_free._messages import Conversation, Turn, to_conversation
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.messages import Conversation, Turn, to_conversation
 
 H, A, S = HumanMessage, AIMessage, SystemMessage
 

@@ -6,13 +6,13 @@ import logging
 
 import pytest
 
-from langchain_qianfan_free.errors import QianfanConnectionError
-from langchain_qianfan_free.netenv import (
+from langchain_qianfan_free._transport.netenv import (
     CA_VARIABLES,
     EnvProxies,
     env_ca_bundle,
     redact_library_logs,
 )
+from langchain_qianfan_free.errors import QianfanConnectionError
 
 
 def test_proxies_per_host_with_no_proxy(monkeypatch) -> None:

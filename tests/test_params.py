@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.catalogue import lookup
-from langchain_qianfan_free.params import (
+from langchain_qianfan_free._catalogue import lookup
+from langchain_qianfan_free._params import (
     MIN_TEMPERATURE,
     check_route_name,
     check_value,

@@ -25,11 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessageChunk
 
-from langchain_qianfan_free import ChatQianfan, protocol_v1, protocol_v2
-from langchain_qianfan_free.auth import TOKEN_CACHE
+from langchain_qianfan_free import ChatQianfan
+from langchain_qianfan_free._auth.schemes import TOKEN_CACHE
+from langchain_qianfan_free._protocols import v1 as protocol_v1
+from langchain_qianfan_free._protocols import v2 as protocol_v2
+from langchain_qianfan_free._protocols.common import EventReader, Reply, ReplyParser
+from langchain_qianfan_free._protocols.sse import SSEDecoder
 from langchain_qianfan_free.errors import QianfanError
-from langchain_qianfan_free.protocol import EventReader, Reply, ReplyParser
-from langchain_qianfan_free.sse import SSEDecoder
 
 from .conftest import call
 

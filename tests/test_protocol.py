@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from langchain_qianfan_free import protocol, protocol_v1, protocol_v2
-from langchain_qianfan_free.errors import QianfanAPIError, QianfanError, QianfanRateLimitError
-from langchain_qianfan_free.messages import Conversation, Turn
-from langchain_qianfan_free.params import resolve_params
-from langchain_qianfan_free.protocol import (
+from langchain_qianfan_free._messages import Conversation, Turn
+from langchain_qianfan_free._params import resolve_params
+from langchain_qianfan_free._protocols import common as protocol
+from langchain_qianfan_free._protocols import v1 as protocol_v1
+from langchain_qianfan_free._protocols import v2 as protocol_v2
+from langchain_qianfan_free._protocols.common import (
     EventReader,
     HttpRequest,
     finish_body,
@@ -18,6 +19,7 @@ from langchain_qianfan_free.protocol import (
     request_id_of,
     wire_messages,
 )
+from langchain_qianfan_free.errors import QianfanAPIError, QianfanError, QianfanRateLimitError
 
 
 def test_wire_messages_and_body() -> None:

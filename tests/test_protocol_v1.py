@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from langchain_qianfan_free import protocol_v1
-from langchain_qianfan_free.catalogue import lookup
+from langchain_qianfan_free._catalogue import lookup
+from langchain_qianfan_free._messages import Conversation, Turn
+from langchain_qianfan_free._params import resolve_params
+from langchain_qianfan_free._protocols import v1 as protocol_v1
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanInvalidRequestError,
     QianfanRateLimitError,
 )
-from langchain_qianfan_free.messages import Conversation, Turn
-from langchain_qianfan_free.params import resolve_params
 
 CONV = Conversation("be brief", (Turn("user", "hi", "ann"),))
 HEADERS = {"X-Baidu-Request-Id": "rid-1"}

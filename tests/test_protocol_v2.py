@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from langchain_qianfan_free import protocol_v2
-from langchain_qianfan_free.catalogue import lookup
+from langchain_qianfan_free._catalogue import lookup
+from langchain_qianfan_free._messages import Conversation, Turn
+from langchain_qianfan_free._params import resolve_params
+from langchain_qianfan_free._protocols import v2 as protocol_v2
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanAuthenticationError,
@@ -15,8 +17,6 @@ from langchain_qianfan_free.errors import (
     QianfanInvalidRequestError,
     QianfanRateLimitError,
 )
-from langchain_qianfan_free.messages import Conversation, Turn
-from langchain_qianfan_free.params import resolve_params
 
 CONV = Conversation("sys", (Turn("user", "q"), Turn("assistant", "a"), Turn("user", "q2")))
 

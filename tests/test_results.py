@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.protocol import Reply
-from langchain_qianfan_free.results import (
+from langchain_qianfan_free._protocols.common import Reply
+from langchain_qianfan_free._results import (
     ResultContext,
     StreamAssembler,
     chat_result,

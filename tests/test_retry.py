@@ -10,8 +10,8 @@ from email.utils import formatdate
 import pytest
 from pydantic import SecretStr
 
-from langchain_qianfan_free import retry
-from langchain_qianfan_free.auth import BearerAuth
+from langchain_qianfan_free._auth.schemes import BearerAuth
+from langchain_qianfan_free._transport import retry
 from langchain_qianfan_free.errors import (
     QianfanConnectionError,
     QianfanRateLimitError,

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from langchain_qianfan_free.signing import (
+from langchain_qianfan_free._auth.signing import (
     Signed,
     authorization,
     bce_timestamp,

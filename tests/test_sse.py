@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from langchain_qianfan_free.sse import SSEDecoder
+from langchain_qianfan_free._protocols.sse import SSEDecoder
 
 V1_STREAM = (
     'data: {"id":"as-1","sentence_id":0,"is_end":false,"result":"你好！"}\n\n'

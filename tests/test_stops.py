@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.stops import StopScanner, cut_at_stop
+from langchain_qianfan_free._stops import StopScanner, cut_at_stop
 
 
 def test_cut_at_earliest_stop() -> None:

@@ -96,9 +96,7 @@ def test_heartbeats_after_the_final_event_end_with_the_stream(
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("mode", STREAMS)
-def test_a_body_that_ends_at_the_final_event_keeps_its_connection(
-    protocol: str, mode: str
-) -> None:
+def test_a_body_that_ends_at_the_final_event_keeps_its_connection(protocol: str, mode: str) -> None:
     with TailServer("end") as server:
         model = _model(server, protocol)
         questions = ("一", "二", "三")

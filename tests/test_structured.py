@@ -9,8 +9,8 @@ from langchain_core.exceptions import OutputParserException
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from langchain_qianfan_free._tools.structured import JsonOutputParser, json_request
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.structured import JsonOutputParser, json_request
 
 from .conftest import PROTOCOLS, make_model
 

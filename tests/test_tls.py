@@ -52,9 +52,7 @@ class TlsFront:
         self._loop.close()
 
     async def _start(self) -> int:
-        self._server = await asyncio.start_server(
-            self._relay, "127.0.0.1", 0, ssl=self._context
-        )
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0, ssl=self._context)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def _stop(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
 
 SCHEMA = {
     "type": "object",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from langchain_qianfan_free.tool_history import layout
-from langchain_qianfan_free.turns import Turn, WireCall
+from langchain_qianfan_free._tools.history import layout
+from langchain_qianfan_free._turns import Turn, WireCall
 
 Q = Turn("user", "q")
 C1 = WireCall("c1", "f", {"x": 1})

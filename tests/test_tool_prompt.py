@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from langchain_qianfan_free.tool_prompt import parse_reply, render_instruction
+from langchain_qianfan_free._tools.prompt import parse_reply, render_instruction
 
 TOOLS = {
     "get_weather": {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.protocol import RawCall
-from langchain_qianfan_free.tool_results import TextGate, merge_raw_calls, resolve_calls
-from langchain_qianfan_free.tools import ToolSetup
+from langchain_qianfan_free._protocols.common import RawCall
+from langchain_qianfan_free._tools.results import TextGate, merge_raw_calls, resolve_calls
+from langchain_qianfan_free._tools.setup import ToolSetup
 
 ADD = {
     "name": "add",

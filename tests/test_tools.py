@@ -8,8 +8,8 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from langchain_qianfan_free._tools.setup import format_tools, normalize_tool_choice
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.tools import format_tools, normalize_tool_choice
 
 
 @tool

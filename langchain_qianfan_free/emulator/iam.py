@@ -5,7 +5,7 @@ does: it parses ``Authorization: bce-auth-v1/{AK}/{timestamp}/{expiration}/
 {signedHeaders}/{signature}``, looks the AK up, checks the validity window against an
 injected clock, rebuilds the canonical request from what was received (method, path,
 query, the listed headers — ``host`` as sent, with its port) with the package's own
-canonicalisation (:mod:`langchain_qianfan_free.signing`) and compares signatures in
+canonicalisation (:mod:`langchain_qianfan_free._auth.signing`) and compares signatures in
 constant time. The body is not part of a ``bce-auth-v1`` signature; only when
 ``content-md5`` is signed is the body checked against it.
 
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from langchain_qianfan_free._auth.signing import AUTH_VERSION, canonical_request, signing_key
 from langchain_qianfan_free.emulator.auth import SignedRequest
 from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
-from langchain_qianfan_free.signing import AUTH_VERSION, canonical_request, signing_key
 
 __all__ = [
     "DEFAULT_SIGNED_HEADERS",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from langchain_qianfan_free.catalogue import MODELS, ModelSpec, lookup
+from langchain_qianfan_free._catalogue import MODELS, ModelSpec, lookup
 
 __all__ = ["DEFAULT_LIMITS", "ModelLimits", "ModelRegistry"]
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from langchain_qianfan_free.tool_prompt import ToolResult, render_calls, render_results
-from langchain_qianfan_free.turns import Turn
+from langchain_qianfan_free._tools.prompt import ToolResult, render_calls, render_results
+from langchain_qianfan_free._turns import Turn
 
 __all__ = ["layout"]
 

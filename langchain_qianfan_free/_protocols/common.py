@@ -1,7 +1,7 @@
 """What the two protocol modules share: the request and reply shapes, and helpers.
 
 ``protocol_v1`` (``wenxinworkshop``) and ``protocol_v2`` (OpenAI-shaped) each turn a
-:class:`~langchain_qianfan_free.messages.Conversation` plus checked parameters into an
+:class:`~langchain_qianfan_free._messages.Conversation` plus checked parameters into an
 :class:`HttpRequest`, and each answer (a whole body or one stream event) into a
 :class:`Reply`, raising the matching ``QianfanError`` for error answers. Both are pure:
 no I/O happens here.
@@ -15,7 +15,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free._catalogue import ModelSpec
+from langchain_qianfan_free._params import RequestParams
+from langchain_qianfan_free._protocols.sse import SSEDecoder
+from langchain_qianfan_free._turns import Conversation, Turn
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanError,
@@ -24,12 +27,9 @@ from langchain_qianfan_free.errors import (
     error_from_v1,
     redact,
 )
-from langchain_qianfan_free.params import RequestParams
-from langchain_qianfan_free.sse import SSEDecoder
-from langchain_qianfan_free.turns import Conversation, Turn
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free.tools import ToolSetup
+    from langchain_qianfan_free._tools.setup import ToolSetup
 
 __all__ = [
     "REQUEST_ID_HEADER",

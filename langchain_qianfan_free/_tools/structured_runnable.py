@@ -20,8 +20,7 @@ from langchain_core.runnables import (
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.structured import (
+from langchain_qianfan_free._tools.structured import (
     METHODS,
     JsonOutputParser,
     ToolChoiceError,
@@ -29,6 +28,7 @@ from langchain_qianfan_free.structured import (
     require_result,
     response_format_for,
 )
+from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel

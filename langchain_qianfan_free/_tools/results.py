@@ -1,8 +1,8 @@
 """From a reply to LangChain tool calls, in both calling modes; ``tool_choice`` enforced.
 
-Native calls arrive as :class:`~langchain_qianfan_free.protocol.RawCall` (JSON
+Native calls arrive as :class:`~langchain_qianfan_free._protocols.common.RawCall` (JSON
 argument text); prompt-mode calls are found in the reply text by
-:func:`~langchain_qianfan_free.tool_prompt.parse_reply`. Either way every call is
+:func:`~langchain_qianfan_free._tools.prompt.parse_reply`. Either way every call is
 checked against its tool's schema, so ``AIMessage.tool_calls`` only holds calls that
 can run; the rest become ``invalid_tool_calls`` with the reason. A forced
 ``tool_choice`` (``"required"`` or a tool name) is then checked: calls to other tools
@@ -23,9 +23,9 @@ from typing import Any
 from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 
-from langchain_qianfan_free.protocol import RawCall
-from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
-from langchain_qianfan_free.tool_prompt import (
+from langchain_qianfan_free._protocols.common import RawCall
+from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.prompt import (
     CALL_OPEN,
     balanced_close,
     extract_json,
@@ -33,8 +33,8 @@ from langchain_qianfan_free.tool_prompt import (
     new_call_id,
     parse_reply,
 )
-from langchain_qianfan_free.tools import ToolSetup
-from langchain_qianfan_free.turns import ToolOutcome
+from langchain_qianfan_free._tools.setup import ToolSetup
+from langchain_qianfan_free._turns import ToolOutcome
 
 __all__ = ["TextGate", "ToolOutcome", "correction", "merge_raw_calls", "resolve_calls"]
 

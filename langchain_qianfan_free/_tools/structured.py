@@ -27,9 +27,9 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ValidationError
 
+from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.prompt import extract_json, render_json_instruction
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
-from langchain_qianfan_free.tool_prompt import extract_json, render_json_instruction
 
 __all__ = [
     "METHODS",

@@ -13,13 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from langchain_qianfan_free.catalogue import ModelSpec
-from langchain_qianfan_free.errors import (
-    QianfanInvalidRequestError,
-    error_from_v2,
-)
-from langchain_qianfan_free.params import RequestParams
-from langchain_qianfan_free.protocol import (
+from langchain_qianfan_free._catalogue import ModelSpec
+from langchain_qianfan_free._params import RequestParams
+from langchain_qianfan_free._protocols.common import (
     HttpRequest,
     RawCall,
     Reply,
@@ -32,10 +28,14 @@ from langchain_qianfan_free.protocol import (
     v1_error,
     wire_messages,
 )
-from langchain_qianfan_free.turns import Conversation, Turn
+from langchain_qianfan_free._turns import Conversation, Turn
+from langchain_qianfan_free.errors import (
+    QianfanInvalidRequestError,
+    error_from_v2,
+)
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free.tools import ToolSetup
+    from langchain_qianfan_free._tools.setup import ToolSetup
 
 __all__ = [
     "CHAT_PATH",

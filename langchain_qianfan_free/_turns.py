@@ -1,7 +1,7 @@
 """The protocol-neutral conversation: turns, tool calls and the system text.
 
-:mod:`~langchain_qianfan_free.messages` builds it from LangChain messages,
-:mod:`~langchain_qianfan_free.tool_history` lays its tool exchanges out, and the
+:mod:`~langchain_qianfan_free._messages` builds it from LangChain messages,
+:mod:`~langchain_qianfan_free._tools.history` lays its tool exchanges out, and the
 protocol modules put it on the wire.
 """
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
-from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
 __all__ = [

@@ -17,7 +17,7 @@ that keeps its meaning and otherwise raises a clear error before any request:
 
 Tool turns (an ``AIMessage`` with ``tool_calls``, ``ToolMessage``/``FunctionMessage``
 results) are kept with their names resolved from ``tool_call_id``;
-:mod:`~langchain_qianfan_free.tool_history` lays them out for the calling mode
+:mod:`~langchain_qianfan_free._tools.history` lays them out for the calling mode
 (native tool messages, or text for prompt mode) before the repair rules run.
 
 The result is protocol-neutral; ``protocol_v1`` and ``protocol_v2`` put it on the wire.
@@ -41,8 +41,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_qianfan_free._turns import Conversation, Turn, WireCall
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.turns import Conversation, Turn, WireCall
 
 __all__ = ["Conversation", "Turn", "WireCall", "to_conversation"]
 
@@ -88,7 +88,7 @@ def to_conversation(messages: Sequence[BaseMessage], *, native_tools: bool = Fal
 
     merged: list[Turn] = []
     if any(turn.role == "tool" or turn.tool_calls for turn in turns):
-        from langchain_qianfan_free.tool_history import layout  # noqa: PLC0415 (only with tools)
+        from langchain_qianfan_free._tools.history import layout  # noqa: PLC0415 (only with tools)
 
         turns = layout(turns, native=native_tools)
     for turn in turns:
@@ -162,7 +162,8 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
 
 def _broken_calls(message: AIMessage, text: str) -> str:
     """Invalid tool calls as the model wrote them (unless the text still shows them)."""
-    from langchain_qianfan_free.tool_prompt import CALL_CLOSE, CALL_OPEN  # noqa: PLC0415
+    from langchain_qianfan_free._tools.prompt import CALL_CLOSE, CALL_OPEN  # noqa: PLC0415
+
     return "\n".join(
         f"{CALL_OPEN}\n"
         f'{{"name": {json.dumps(call.get("name"), ensure_ascii=False)}, '

@@ -16,10 +16,10 @@ from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from langchain_qianfan_free.catalogue import ModelSpec
+from langchain_qianfan_free._catalogue import ModelSpec
+from langchain_qianfan_free._params import ToolCallingMode
+from langchain_qianfan_free._tools.prompt import render_instruction
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
-from langchain_qianfan_free.params import ToolCallingMode
-from langchain_qianfan_free.tool_prompt import render_instruction
 
 __all__ = [
     "ToolCallingMode",

@@ -22,20 +22,18 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from langchain_qianfan_free import logs
-from langchain_qianfan_free.auth import FetchAbandoned, TokenAuth
+from langchain_qianfan_free import _logs as logs
+from langchain_qianfan_free._auth.schemes import FetchAbandoned, TokenAuth
+from langchain_qianfan_free._protocols.common import HttpRequest
+from langchain_qianfan_free._transport.retry import retry_after
 from langchain_qianfan_free.errors import QianfanError
-from langchain_qianfan_free.protocol import HttpRequest
-from langchain_qianfan_free.retry import retry_after
 
 __all__ = ["AsyncSend", "SyncSend", "fetch_async", "fetch_sync"]
 
 SyncSend = Callable[[HttpRequest, "float | None"], tuple[int, Mapping[str, str], bytes]]
 """A transport's one-request send: ``(request, timeout) -> (status, headers, body)``."""
 
-AsyncSend = Callable[
-    [HttpRequest, "float | None"], Awaitable[tuple[int, Mapping[str, str], bytes]]
-]
+AsyncSend = Callable[[HttpRequest, "float | None"], Awaitable[tuple[int, Mapping[str, str], bytes]]]
 """The async twin of :data:`SyncSend`."""
 
 _TOKEN_WAIT = 60.0  # seconds a caller waits for another caller's fetch when timeout is None

@@ -14,7 +14,7 @@ Rules that LangChain users rely on:
 * With tools, the calls (native, or parsed from prompt-mode text) become
   ``tool_calls`` checked against the tool schemas; when streaming they arrive on the
   last chunk as ``tool_call_chunks``, and prompt-mode text is held back only where it
-  may start a call (:class:`~langchain_qianfan_free.tool_results.TextGate`).
+  may start a call (:class:`~langchain_qianfan_free._tools.results.TextGate`).
 """
 
 from __future__ import annotations
@@ -29,19 +29,19 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from langchain_qianfan_free.protocol import (
+from langchain_qianfan_free._protocols.common import (
     REQUEST_ID_HEADER,
     RawCall,
     Reply,
     header,
     rate_limit_headers,
 )
-from langchain_qianfan_free.stops import StopScanner, cut_at_stop
-from langchain_qianfan_free.turns import ToolOutcome
+from langchain_qianfan_free._stops import StopScanner, cut_at_stop
+from langchain_qianfan_free._turns import ToolOutcome
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free.tool_results import TextGate
-    from langchain_qianfan_free.tools import ToolSetup
+    from langchain_qianfan_free._tools.results import TextGate
+    from langchain_qianfan_free._tools.setup import ToolSetup
 
 # The tool machinery (tool_results and what it needs) is imported only when a request
 # has tools: a plain chat never loads it, which keeps import time and memory down.
@@ -120,7 +120,7 @@ def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) ->
     text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
     complete = not stopped and finish_reason(reply.finish_reason, reply.flags, False) != "length"
     if ctx.tools:
-        from langchain_qianfan_free.tool_results import resolve_calls  # noqa: PLC0415
+        from langchain_qianfan_free._tools.results import resolve_calls  # noqa: PLC0415
 
         outcome = resolve_calls(text, reply.tool_calls, ctx.tools, complete=complete)
     else:
@@ -159,7 +159,7 @@ class StreamAssembler:
         gated = tools is not None and tools.enabled and (not tools.native or bool(tools.forced))
         self._gate: TextGate | None = None
         if tools and gated:
-            from langchain_qianfan_free.tool_results import TextGate  # noqa: PLC0415
+            from langchain_qianfan_free._tools.results import TextGate  # noqa: PLC0415
 
             self._gate = TextGate(tuple(tools.schemas), hold_all=bool(tools.forced))
 
@@ -202,7 +202,7 @@ class StreamAssembler:
         self._headers = headers
         self._scanner = StopScanner(self._ctx.stops)
         text = self._scanner.feed(reply.text)
-        from langchain_qianfan_free.tool_results import TextGate  # noqa: PLC0415
+        from langchain_qianfan_free._tools.results import TextGate  # noqa: PLC0415
 
         self._gate = TextGate(
             tuple(self._ctx.tools.schemas) if self._ctx.tools else (), hold_all=True
@@ -258,7 +258,7 @@ class StreamAssembler:
                 text = rest
             tools = self._ctx.tools
             if tools is not None:
-                from langchain_qianfan_free.tool_results import (  # noqa: PLC0415
+                from langchain_qianfan_free._tools.results import (  # noqa: PLC0415
                     merge_raw_calls,
                     resolve_calls,
                 )

@@ -9,7 +9,7 @@
   any thread or event loop, sync or async (one fetch per key is in flight:
   :meth:`TokenCache.board`).
 
-This module decides and formats; :mod:`~langchain_qianfan_free.token_fetch` fetches
+This module decides and formats; :mod:`~langchain_qianfan_free._auth.token_fetch` fetches
 (through the transports' ``send``).
 """
 
@@ -27,22 +27,22 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from pydantic import SecretStr
 
-from langchain_qianfan_free import logs
+from langchain_qianfan_free import _logs as logs
+from langchain_qianfan_free._auth.signing import authorization, bce_timestamp
+from langchain_qianfan_free._auth.token_cache import (
+    TOKEN_CACHE,
+    AccessToken,
+    FetchAbandoned,
+    Flight,
+    TokenCache,
+)
+from langchain_qianfan_free._protocols.common import HttpRequest, unusable_answer
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
     QianfanAuthenticationError,
     QianfanError,
     QianfanRateLimitError,
     error_from_http,
-)
-from langchain_qianfan_free.protocol import HttpRequest, unusable_answer
-from langchain_qianfan_free.signing import authorization, bce_timestamp
-from langchain_qianfan_free.token_cache import (
-    TOKEN_CACHE,
-    AccessToken,
-    FetchAbandoned,
-    Flight,
-    TokenCache,
 )
 
 __all__ = [

@@ -11,7 +11,7 @@ one strict format::
 Small models follow it loosely. :func:`parse_reply` therefore also finds calls in code
 fences or bare JSON, repairs full-width punctuation, trailing commas and truncation,
 accepts several calls and arguments given as a JSON string, and checks every call
-against the tool's schema (:mod:`~langchain_qianfan_free.tool_args`). It never invents
+against the tool's schema (:mod:`~langchain_qianfan_free._tools.args`). It never invents
 a call: when no valid call can be made, the reply is an ordinary answer (and what
 looked like broken calls is reported as ``invalid_tool_calls``).
 """
@@ -30,7 +30,7 @@ from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 from langchain_core.utils.json import parse_partial_json
 
-from langchain_qianfan_free.tool_args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
 
 __all__ = [
     "CALL_CLOSE",

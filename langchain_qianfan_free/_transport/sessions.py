@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_qianfan_free.netenv import redact_library_logs
+from langchain_qianfan_free._transport.netenv import redact_library_logs
 
 if TYPE_CHECKING:
     import aiohttp

@@ -27,8 +27,8 @@ from datetime import timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 
-from langchain_qianfan_free import logs
-from langchain_qianfan_free.auth import Auth, IamBearerAuth, OAuthTokenAuth
+from langchain_qianfan_free import _logs as logs
+from langchain_qianfan_free._auth.schemes import Auth, IamBearerAuth, OAuthTokenAuth
 from langchain_qianfan_free.errors import (
     TOKEN_ERROR_CODES,
     QianfanAuthenticationError,

@@ -3,9 +3,9 @@
 A :class:`Call` says what to send (a protocol, a request, an auth, a timeout,
 ``max_retries`` and ``max_connections``); :class:`SyncTransport` and
 :class:`AsyncTransport` send it over pooled connections, run the retry loop (policy
-in :mod:`~langchain_qianfan_free.retry`), get tokens through
-:mod:`~langchain_qianfan_free.token_fetch`, and hand back parsed
-:class:`~langchain_qianfan_free.protocol.Answer` objects. The two classes differ only
+in :mod:`~langchain_qianfan_free._transport.retry`), get tokens through
+:mod:`~langchain_qianfan_free._auth.token_fetch`, and hand back parsed
+:class:`~langchain_qianfan_free._protocols.common.Answer` objects. The two classes differ only
 in ``await``, ``async for`` and the sleep function.
 
 * **Connections are bounded.** A model sends at most ``max_connections`` requests at
@@ -17,11 +17,11 @@ in ``await``, ``async for`` and the sleep function.
 * **A stream ends at its final event.** What follows it is read only while it
   arrives at once (a few milliseconds and bytes at most), so the connection is reused
   when the body ends there and closed otherwise.
-* **Both paths trust the same CAs** (:func:`~langchain_qianfan_free.netenv.env_ca_bundle`).
+* **Both paths trust the same CAs** (:func:`~._transport.netenv.env_ca_bundle`).
 
 ``aiohttp`` is imported the first time async is used, so ``import
 langchain_qianfan_free`` stays light; the per-loop sessions live in
-:mod:`~langchain_qianfan_free.loop_sessions`.
+:mod:`~langchain_qianfan_free._transport.sessions`.
 
 Every error raised here passes URLs and exception texts through
 :func:`~langchain_qianfan_free.errors.redact`, and is raised ``from None``: the
@@ -48,29 +48,30 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-from langchain_qianfan_free import logs, retry
-from langchain_qianfan_free.auth import Auth, IamBearerAuth, OAuthTokenAuth
-from langchain_qianfan_free.errors import (
-    QianfanConnectionError,
-    QianfanError,
-    QianfanTimeoutError,
-    redact,
+from langchain_qianfan_free import _logs as logs
+from langchain_qianfan_free._auth.schemes import Auth, IamBearerAuth, OAuthTokenAuth
+from langchain_qianfan_free._auth.token_fetch import fetch_async, fetch_sync
+from langchain_qianfan_free._protocols.common import Answer, EventReader, HttpRequest, ReplyParser
+from langchain_qianfan_free._transport import retry
+from langchain_qianfan_free._transport.netenv import (
+    EnvProxies,
+    env_ca_bundle,
+    redact_library_logs,
+    ssl_context,
 )
-from langchain_qianfan_free.loop_sessions import (
+from langchain_qianfan_free._transport.sessions import (
     LoopSession,
     LoopSessions,
     forget_inherited_sessions,
     hold_imports,
     release_imports,
 )
-from langchain_qianfan_free.netenv import (
-    EnvProxies,
-    env_ca_bundle,
-    redact_library_logs,
-    ssl_context,
+from langchain_qianfan_free.errors import (
+    QianfanConnectionError,
+    QianfanError,
+    QianfanTimeoutError,
+    redact,
 )
-from langchain_qianfan_free.protocol import Answer, EventReader, HttpRequest, ReplyParser
-from langchain_qianfan_free.token_fetch import fetch_async, fetch_sync
 
 if TYPE_CHECKING:
     import aiohttp
