@@ -46,7 +46,7 @@ from langchain_core.outputs import LLMResult
 from langchain_core.rate_limiters import BaseRateLimiter, InMemoryRateLimiter
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free._transport.loops import AsyncTransport
+from langchain_qianfan_free._transport.aio import AsyncTransport
 from langchain_qianfan_free.emulator import QianfanEmulator
 
 QIANFAN_WINDOW = 60.0  # seconds: Qianfan's limits are per minute

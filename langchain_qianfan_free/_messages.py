@@ -41,6 +41,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from langchain_qianfan_free._tools import CALL_CLOSE, CALL_OPEN
 from langchain_qianfan_free._turns import Conversation, Turn, WireCall
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
@@ -162,8 +163,6 @@ def _convert(message: BaseMessage, index: int, names: dict[str, str]) -> Turn | 
 
 def _broken_calls(message: AIMessage, text: str) -> str:
     """Invalid tool calls as the model wrote them (unless the text still shows them)."""
-    from langchain_qianfan_free._tools.prompt import CALL_CLOSE, CALL_OPEN  # noqa: PLC0415
-
     return "\n".join(
         f"{CALL_OPEN}\n"
         f'{{"name": {json.dumps(call.get("name"), ensure_ascii=False)}, '

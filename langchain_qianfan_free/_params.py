@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
 from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
@@ -22,14 +22,10 @@ __all__ = [
     "MIN_TEMPERATURE",
     "PARAM_NAMES",
     "RequestParams",
-    "ToolCallingMode",
     "check_route_name",
     "check_value",
     "resolve_params",
 ]
-
-ToolCallingMode = Literal["auto", "native", "prompt"]
-"""The ``tool_calling`` setting: native function calling, the prompt contract, or by model."""
 
 MIN_TEMPERATURE = 0.01
 """What ``temperature=0`` becomes: ERNIE accepts (0, 1] and rejects 0 itself."""

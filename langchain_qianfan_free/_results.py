@@ -29,19 +29,12 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from langchain_qianfan_free._protocols.common import (
-    REQUEST_ID_HEADER,
-    RawCall,
-    Reply,
-    header,
-    rate_limit_headers,
-)
+from langchain_qianfan_free._protocols.common import ApiVersion, RawCall, Reply
 from langchain_qianfan_free._stops import StopScanner, cut_at_stop
-from langchain_qianfan_free._turns import ToolOutcome
+from langchain_qianfan_free._tools import ToolOutcome, ToolSetup
 
 if TYPE_CHECKING:
     from langchain_qianfan_free._tools.results import TextGate
-    from langchain_qianfan_free._tools.setup import ToolSetup
 
 # The tool machinery (tool_results and what it needs) is imported only when a request
 # has tools: a plain chat never loads it, which keeps import time and memory down.
@@ -80,7 +73,7 @@ class ResultContext:
     """
 
     model_name: str
-    api_version: str
+    api_version: ApiVersion
     stops: tuple[str, ...] = ()
     tools: ToolSetup | None = None
 
@@ -115,7 +108,7 @@ def add_usage(
     return {key: first.get(key, 0) + second.get(key, 0) for key in {*first, *second}}
 
 
-def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) -> ChatResult:
+def chat_result(reply: Reply, ctx: ResultContext) -> ChatResult:
     """Build the ``ChatResult`` of a non-streaming call."""
     text, stopped = cut_at_stop(reply.text, ctx.stops) if ctx.stops else (reply.text, False)
     complete = not stopped and finish_reason(reply.finish_reason, reply.flags, False) != "length"
@@ -125,7 +118,7 @@ def chat_result(reply: Reply, headers: Mapping[str, str], ctx: ResultContext) ->
         outcome = resolve_calls(text, reply.tool_calls, ctx.tools, complete=complete)
     else:
         outcome = ToolOutcome(text)
-    metadata = _metadata(reply, headers, ctx, stopped, bool(outcome.tool_calls))
+    metadata = _metadata(reply, ctx, stopped, bool(outcome.tool_calls))
     usage = usage_metadata(reply.usage)
     calls: dict[str, Any] = {}  # only when there are some: empty lists cost a validation
     if outcome.tool_calls:
@@ -152,7 +145,6 @@ class StreamAssembler:
         self._ctx = ctx
         self._scanner = StopScanner(ctx.stops)
         self._final = Reply()
-        self._headers: Mapping[str, str] = {}
         self._pieces: list[RawCall] = []
         self._outcome: ToolOutcome | None = None
         tools = ctx.tools
@@ -163,10 +155,11 @@ class StreamAssembler:
 
             self._gate = TextGate(tuple(tools.schemas), hold_all=bool(tools.forced))
 
-    def feed(self, reply: Reply, headers: Mapping[str, str]) -> AIMessageChunk | None:
+    def feed(self, reply: Reply) -> AIMessageChunk | None:
         """Take one event; return the chunk to emit for it, if any text is ready."""
-        self._headers = headers
         final = self._final
+        final.request_id = reply.request_id
+        final.rate_limit = reply.rate_limit
         if not final.response_id:
             final.response_id = reply.response_id
         if not final.model:
@@ -194,12 +187,11 @@ class StreamAssembler:
         """Whether a forced ``tool_choice`` got no valid call (call after the last event)."""
         return self._settle().violated
 
-    def replace(self, reply: Reply, headers: Mapping[str, str]) -> None:
+    def replace(self, reply: Reply) -> None:
         """Take a whole retry answer instead of the streamed one (usage adds up)."""
         usage = add_usage(self._final.usage, reply.usage)
         self._final = reply
         self._final.usage = usage
-        self._headers = headers
         self._scanner = StopScanner(self._ctx.stops)
         text = self._scanner.feed(reply.text)
         from langchain_qianfan_free._tools.results import TextGate  # noqa: PLC0415
@@ -216,9 +208,7 @@ class StreamAssembler:
         final = self._final
         outcome = self._settle()
         text = self._gate.remainder(outcome.text) if self._gate else outcome.text
-        metadata = _metadata(
-            final, self._headers, self._ctx, self._scanner.stopped, bool(outcome.tool_calls)
-        )
+        metadata = _metadata(final, self._ctx, self._scanner.stopped, bool(outcome.tool_calls))
         if outcome.invalid_tool_calls:
             # Chunks rebuild invalid calls from tool_call_chunks, which would turn some
             # of them valid; so they are reported here rather than on the message.
@@ -272,7 +262,6 @@ class StreamAssembler:
 
 def _metadata(
     reply: Reply,
-    headers: Mapping[str, str],
     ctx: ResultContext,
     stopped: bool,
     called: bool = False,
@@ -289,7 +278,7 @@ def _metadata(
         "finish_reason": reason,
         "qianfan_finish_reason": reply.finish_reason,
         "id": reply.response_id,
-        "request_id": header(headers, REQUEST_ID_HEADER),
+        "request_id": reply.request_id,
         "is_truncated": truncated,
     }
     if "need_clear_history" in flags:
@@ -298,7 +287,6 @@ def _metadata(
         # v2 reports moderation as a flag; 2 means "do not continue: clear the history".
         metadata["need_clear_history"] = flags["flag"] == 2
     metadata.update(flags)
-    limits = rate_limit_headers(headers)
-    if limits:
-        metadata["rate_limit"] = limits
+    if reply.rate_limit:
+        metadata["rate_limit"] = dict(reply.rate_limit)
     return metadata

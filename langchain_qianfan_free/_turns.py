@@ -12,9 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.messages import InvalidToolCall, ToolCall
-
-__all__ = ["Conversation", "Role", "ToolOutcome", "Turn", "WireCall"]
+__all__ = ["Conversation", "Role", "Turn", "WireCall"]
 
 Role = Literal["user", "assistant", "tool"]
 
@@ -60,20 +58,3 @@ class Conversation:
 
     system: str | None
     turns: tuple[Turn, ...]
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """The tool calls of a reply.
-
-    Attributes:
-        text: The answer's text (without the call blocks in prompt mode).
-        tool_calls: Valid calls.
-        invalid_tool_calls: Calls that cannot run, with the reason.
-        violated: ``tool_choice`` forced a call and the reply has no valid one.
-    """
-
-    text: str
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    invalid_tool_calls: list[InvalidToolCall] = field(default_factory=list)
-    violated: bool = False

@@ -9,7 +9,7 @@ import pytest
 from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free._auth.schemes import TOKEN_CACHE
+from langchain_qianfan_free._auth.token_cache import TOKEN_CACHE
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +31,23 @@ def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fresh_tokens() -> None:
-    """Start without cached v1 access tokens (the cache is process-wide by design)."""
+    """Start without cached tokens (the cache is process-wide by design)."""
     TOKEN_CACHE.clear()
+
+
+def accept(auth: Any, status: int, body: bytes, sent: float | None = None) -> str:
+    """Read a token answer and store its token, as a fetch does; return the token.
+
+    ``sent`` (default ``auth.clock()``) is when the token request went out.
+    """
+    sent = auth.clock() if sent is None else sent
+    return auth.cache.store(auth, auth.read_answer(status, body, sent), sent)
+
+
+def cached(auth: Any) -> str | None:
+    """``auth``'s cached token, still good to use at ``auth.clock()``, or ``None``."""
+    token = auth.cache.get(auth.key, auth.clock())
+    return token.value if token else None
 
 
 def make_model(emu: Any, protocol: str, **kwargs: Any) -> ChatQianfan:
@@ -80,7 +95,8 @@ def record_sleeps(model: Any) -> list[float]:
 
     Retry tests then run at once, and can check the waits themselves.
     """
-    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.aio import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.sync import SyncTransport  # noqa: PLC0415
 
     waits: list[float] = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
 from typing import Any
@@ -10,15 +11,19 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from langchain_qianfan_free._auth.credentials import choose_credentials
 from langchain_qianfan_free._auth.schemes import (
     BearerAuth,
+    IamBearerAuth,
+    IamSignAuth,
     OAuthTokenAuth,
-    TokenCache,
-    choose_credentials,
 )
-from langchain_qianfan_free._auth.token_fetch import fetch_async, fetch_sync
+from langchain_qianfan_free._auth.token_answers import TokenAnswer
+from langchain_qianfan_free._auth.token_cache import AccessToken, TokenCache
 from langchain_qianfan_free._protocols.common import HttpRequest
 from langchain_qianfan_free.errors import QianfanAPIError, QianfanAuthenticationError
+
+from .conftest import accept, cached
 
 
 @pytest.mark.parametrize(
@@ -59,7 +64,7 @@ def test_token_is_cached_until_shortly_before_expiry() -> None:
     cache = TokenCache()
     auth = oauth(cache)
     body = json.dumps({"access_token": "24.tok", "expires_in": 1000}).encode()
-    assert auth.accept(200, body, sent=0.0) == "24.tok"
+    assert accept(auth, 200, body, sent=0.0) == "24.tok"
     assert cache.get(auth.key, now=899.0) is not None
     assert cache.get(auth.key, now=901.0) is None  # refreshed 10 % before expiry
     assert "24.tok" not in repr(cache.get(auth.key, now=1.0))
@@ -68,11 +73,57 @@ def test_token_is_cached_until_shortly_before_expiry() -> None:
 def test_invalidate_only_drops_the_rejected_token() -> None:
     cache = TokenCache()
     auth = oauth(cache)
-    auth.accept(200, b'{"access_token":"new","expires_in":2592000}')
-    auth.invalidate("old")  # another caller already replaced "old"
-    assert auth.cached() == "new"
-    auth.invalidate("new")
-    assert auth.cached() is None
+    accept(auth, 200, b'{"access_token":"new","expires_in":2592000}')
+    auth.cache.reject(auth, "old")  # another caller already replaced "old"
+    assert cached(auth) == "new"
+    auth.cache.reject(auth, "new")
+    assert cached(auth) is None
+
+
+@pytest.mark.parametrize("scheme", [OAuthTokenAuth, IamBearerAuth])
+def test_the_cache_key_is_hashed_once_per_auth(monkeypatch, scheme) -> None:
+    """A cold call (cache read, fetch, store) and a refresh hash the credentials once."""
+    hashed = []
+    sha256 = hashlib.sha256
+
+    def counting(data: bytes = b"", **kwargs: Any) -> Any:
+        if data.startswith((b"oauth\0", b"iam-bearer\0")):  # a cache key, not a signature
+            hashed.append(data)
+        return sha256(data, **kwargs)
+
+    monkeypatch.setattr(hashlib, "sha256", counting)
+    auth = scheme("http://h", SecretStr("my-ak"), SecretStr("my-sk"), cache=TokenCache())
+    body = b'{"access_token": "24.tok", "token": "24.tok", "expires_in": 2592000}'
+    assert auth.cache.fetch(auth, lambda request, timeout: (200, {}, body), None) == "24.tok"
+    auth.cache.reject(auth, "24.tok")
+    assert auth.cache.fetch(auth, lambda request, timeout: (200, {}, body), None) == "24.tok"
+    assert len(hashed) == 1
+
+
+def test_needing_a_token_is_a_value_of_the_scheme() -> None:
+    """The transports and the retry policy ask ``auth.token_source``, not the type."""
+    keys = SecretStr("ak"), SecretStr("sk")
+    assert BearerAuth(SecretStr("bce-v3/k")).token_source is None
+    assert IamSignAuth(*keys).token_source is None
+    for token_auth in (OAuthTokenAuth("http://h", *keys), IamBearerAuth("http://h", *keys)):
+        assert token_auth.token_source is token_auth
+
+
+def test_reading_a_token_answer_stores_nothing() -> None:
+    auth = oauth(TokenCache())
+    body = b'{"access_token": "24.tok", "expires_in": 1000}'
+    assert auth.read_answer(200, body, 0.0) == TokenAnswer("24.tok", 1000.0)
+    assert "24.tok" not in repr(auth.read_answer(200, body, 0.0))
+    assert auth.cache.get(auth.key, now=0.0) is None  # the fetch stores: see TokenCache.store
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "replaced_after"), [(1000.0, 900.0), (2592000.0, 2592000.0 - 300.0), (5.0, 4.5)]
+)
+def test_a_token_is_replaced_10_percent_before_expiry_at_most_5_minutes(
+    lifetime, replaced_after
+) -> None:
+    assert AccessToken.expiring("t", 100.0, lifetime).refresh_at == 100.0 + replaced_after
 
 
 def test_cache_key_holds_no_secret() -> None:
@@ -88,16 +139,16 @@ def test_cache_key_holds_no_secret() -> None:
 def test_invalid_client_names_the_wrong_key(description, setting) -> None:
     body = json.dumps({"error": "invalid_client", "error_description": description}).encode()
     with pytest.raises(QianfanAuthenticationError, match=setting) as info:
-        oauth(TokenCache()).accept(401, body)
+        accept(oauth(TokenCache()), 401, body)
     assert "my-ak" not in str(info.value)
     assert "my-sk" not in str(info.value)
 
 
 def test_other_token_failures() -> None:
     with pytest.raises(QianfanAPIError, match="rate_limit_exceeded"):
-        oauth(TokenCache()).accept(400, b'{"error":"rate_limit_exceeded"}')
+        accept(oauth(TokenCache()), 400, b'{"error":"rate_limit_exceeded"}')
     with pytest.raises(QianfanAPIError, match="HTTP 502"):
-        oauth(TokenCache()).accept(502, b"<html>")
+        accept(oauth(TokenCache()), 502, b"<html>")
 
 
 def test_applying_credentials() -> None:
@@ -119,7 +170,7 @@ def test_applying_credentials() -> None:
 )
 def test_token_answers_are_never_quoted(status, body) -> None:
     with pytest.raises(QianfanAPIError) as info:
-        oauth(TokenCache()).accept(status, body)
+        accept(oauth(TokenCache()), status, body)
     assert "SECRET" not in str(info.value)
     assert info.value.is_retryable
 
@@ -129,8 +180,8 @@ def _token_body() -> tuple[int, dict[str, str], bytes]:
 
 
 def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
-    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free._transport.loops import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.aio import AsyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     transport = AsyncTransport()
@@ -145,10 +196,10 @@ def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
             return _token_body()
 
         transport._send = slow_send  # type: ignore[method-assign]
-        owner = asyncio.create_task(fetch_async(auth, transport._send, 5))
+        owner = asyncio.create_task(auth.cache.afetch(auth, transport._send, 5))
         await asyncio.sleep(0)  # the owner boards the flight
-        doomed = asyncio.create_task(fetch_async(auth, transport._send, 5))
-        other = asyncio.create_task(fetch_async(auth, transport._send, 5))
+        doomed = asyncio.create_task(auth.cache.afetch(auth, transport._send, 5))
+        other = asyncio.create_task(auth.cache.afetch(auth, transport._send, 5))
         await asyncio.sleep(0)  # both wait on it
         doomed.cancel()
         await asyncio.sleep(0)
@@ -164,8 +215,9 @@ def test_a_cancelled_waiter_does_not_break_the_shared_token_fetch() -> None:
 
 @pytest.mark.timeout(20)
 def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
-    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.aio import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.sync import SyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     async_transport, sync_transport = AsyncTransport(), SyncTransport()
@@ -179,11 +231,11 @@ def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
             return _token_body()
 
         async_transport._send = slow_send  # type: ignore[method-assign]
-        owner = asyncio.create_task(fetch_async(auth, async_transport._send, None))
+        owner = asyncio.create_task(auth.cache.afetch(auth, async_transport._send, None))
         await asyncio.sleep(0)
         # a sync call (e.g. a sync tool) on the loop's own thread, timeout=None:
         # waiting for the loop's fetch would block forever
-        token = fetch_sync(auth, sync_transport._send, None)
+        token = auth.cache.fetch(auth, sync_transport._send, None)
         gate.set()
         await owner
         return token
@@ -192,13 +244,14 @@ def test_a_sync_call_inside_the_fetching_loop_does_not_wait_for_it() -> None:
 
 
 def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
-    from langchain_qianfan_free._auth.schemes import TokenCache  # noqa: PLC0415
-    from langchain_qianfan_free._transport.loops import AsyncTransport, SyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._auth.token_cache import TokenCache  # noqa: PLC0415
+    from langchain_qianfan_free._transport.aio import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.sync import SyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
     boarded: list[Any] = []
     # a fetch that never ends, started by another thread (so nobody may skip waiting)
-    worker = threading.Thread(target=lambda: boarded.append(auth.cache.board(auth.key)[0]))
+    worker = threading.Thread(target=lambda: boarded.append(auth.cache.join_or_start(auth.key)[0]))
     worker.start()
     worker.join()
     stuck = boarded[0]
@@ -209,8 +262,8 @@ def test_a_waiter_gives_up_on_a_stuck_fetch_and_fetches_itself() -> None:
         return _token_body()
 
     async_transport._send = quick_send  # type: ignore[method-assign]
-    assert fetch_sync(auth, sync_transport._send, 0.05) == "24.tok"
-    assert asyncio.run(fetch_async(auth, async_transport._send, 0.05)) == "24.tok"
+    assert auth.cache.fetch(auth, sync_transport._send, 0.05) == "24.tok"
+    assert asyncio.run(auth.cache.afetch(auth, async_transport._send, 0.05)) == "24.tok"
     assert not stuck.done()
 
 
@@ -227,19 +280,21 @@ def test_the_waiters_of_one_loop_share_one_future_of_the_fetch(
 
     monkeypatch.setattr(asyncio, "wrap_future", counting_wrap_future)
     from langchain_qianfan_free._auth.token_cache import Flight  # noqa: PLC0415
-    from langchain_qianfan_free._transport.loops import AsyncTransport  # noqa: PLC0415
+    from langchain_qianfan_free._transport.aio import AsyncTransport  # noqa: PLC0415
 
     auth = OAuthTokenAuth("http://x", SecretStr("ak"), SecretStr("sk"), cache=TokenCache())
-    flight, mine = auth.cache.board(auth.key)  # a fetch in flight, owned elsewhere
+    flight, mine = auth.cache.join_or_start(auth.key)  # a fetch in flight, owned elsewhere
     assert mine
     transport = AsyncTransport()
 
     async def burst() -> tuple[list[str], asyncio.Future[str]]:
-        waiters = [asyncio.create_task(fetch_async(auth, transport._send, 5)) for _ in range(50)]
+        waiters = [
+            asyncio.create_task(auth.cache.afetch(auth, transport._send, 5)) for _ in range(50)
+        ]
         await asyncio.sleep(0)  # all of them wait now
         shared = flight.for_loop()
         assert flight.for_loop() is shared
-        auth.cache.land(auth.key, flight, "24.tok")
+        auth.cache.finish(auth.key, flight, "24.tok")
         return await asyncio.gather(*waiters), shared
 
     tokens, shared = asyncio.run(burst())

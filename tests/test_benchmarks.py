@@ -19,6 +19,7 @@ from benchmarks.report import markdown, targets
 from benchmarks.run import FAKE, Plan, Results, alternate
 from benchmarks.stats import Samples
 from langchain_qianfan_free import ChatQianfan
+from langchain_qianfan_free._request import build_call
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +106,7 @@ def test_overheads_pair_rounds_so_a_slow_round_hits_both_sides() -> None:
 def test_the_floors_send_the_same_body_as_chat_qianfan(protocol: str, stream: bool) -> None:
     keys = {"api_key": "k"} if protocol == "v2" else {"qianfan_ak": "a", "qianfan_sk": "s"}
     model = ChatQianfan(model=MODEL, base_url="http://127.0.0.1:9", **keys)  # type: ignore[arg-type]
-    call, _ = model._prepare([HumanMessage("你好")], None, {}, stream=stream)
+    call, _ = build_call(model, [HumanMessage("你好")], None, {}, stream=stream)
     floor = _body("你好", v2=protocol == "v2", stream=stream)
     assert json.loads(floor) == json.loads(call.request.body)
 

@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.auth import SignedRequest, authenticate_v1
-from langchain_qianfan_free.emulator.errors import EmulatedError
-from langchain_qianfan_free.emulator.ids import IdSource
-from langchain_qianfan_free.emulator.tokens import TokenStore
+from langchain_qianfan_free.emulator._auth import SignedRequest, authenticate_v1
+from langchain_qianfan_free.emulator._errors import EmulatedError
+from langchain_qianfan_free.emulator._ids import IdSource
+from langchain_qianfan_free.emulator._tokens import TokenStore
 
 USER = {"role": "user", "content": "你好"}
 V2_BODY = {"model": "ernie-speed-8k", "messages": [USER]}
@@ -65,9 +65,9 @@ def test_the_iam_seam_can_accept_signed_requests() -> None:
     )
     tokens = TokenStore({}, 60, IdSource(0))
     assert authenticate_v1(request, tokens, iam=lambda r: "iam:ak") == "iam:ak"
-    rejected = authenticate_v1(request, tokens)
-    assert isinstance(rejected, EmulatedError)
-    assert rejected.code == 14
+    with pytest.raises(EmulatedError) as rejected:
+        authenticate_v1(request, tokens)
+    assert rejected.value.code == 14
 
 
 def test_v1_only_authorization_without_date_uses_the_token(

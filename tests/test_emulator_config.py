@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Any
 
@@ -67,13 +68,38 @@ def test_bad_options_are_refused(options: dict[str, Any]) -> None:
 
 
 def test_config_repr_hides_secrets() -> None:
-    text = repr(
-        EmulatorConfig.build(
-            credentials={"ak-visible": "sk-hidden"},
-            api_keys=["key-hidden"],
-            iam_credentials={"iam-ak": "iam-sk-hidden"},
-        )
-    )
+    config = QianfanEmulator(
+        credentials={"ak-visible": "sk-hidden"},
+        api_keys=["key-hidden"],
+        iam_credentials={"iam-ak": "iam-sk-hidden"},
+    ).config
+    assert isinstance(config, EmulatorConfig)
+    text = repr(config)
     assert "sk-hidden" not in text
     assert "key-hidden" not in text
     assert "iam-sk-hidden" not in text
+
+
+def test_the_constructor_signature_is_pinned() -> None:
+    parameters = inspect.signature(QianfanEmulator).parameters
+    assert {name: param.default for name, param in parameters.items()} == {
+        "host": "127.0.0.1",
+        "port": 0,
+        "api_keys": None,
+        "app_ids": None,
+        "credentials": None,
+        "iam_credentials": None,
+        "iam_clock_skew": 300.0,
+        "clock": None,
+        "token_ttl": 2592000,
+        "rpm": 300,
+        "tpm": 300000,
+        "rate_window": 60.0,
+        "custom_models": None,
+        "unsafe_input_words": ("EMULATOR_UNSAFE_INPUT",),
+        "unsafe_output_words": ("EMULATOR_UNSAFE_OUTPUT",),
+        "stream_chunk_chars": 6,
+        "seed": None,
+    }
+    assert all(param.kind is inspect.Parameter.KEYWORD_ONLY for param in parameters.values())
+    assert EmulatorConfig() == QianfanEmulator().config  # the record's defaults are the defaults

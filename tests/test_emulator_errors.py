@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.errors import (
+from langchain_qianfan_free.emulator._errors import (
     V1_MESSAGES,
     qianfan_error,
     translate_to_v2,

@@ -21,9 +21,9 @@ import requests
 
 from langchain_qianfan_free._auth.signing import authorization, bce_timestamp
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.auth import SignedRequest
-from langchain_qianfan_free.emulator.bearer import parse_lifetime
-from langchain_qianfan_free.emulator.iam import (
+from langchain_qianfan_free.emulator._auth import SignedRequest
+from langchain_qianfan_free.emulator._bearer import parse_lifetime
+from langchain_qianfan_free.emulator._iam import (
     BceError,
     SignatureVerifier,
     parse_authorization,

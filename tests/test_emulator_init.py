@@ -17,6 +17,7 @@ def test_all_is_pinned() -> None:
         "Fault",
         "HttpStatusFault",
         "MalformedJsonFault",
+        "Match",
         "QianfanEmulator",
         "RecordedRequest",
         "ReplyFault",
@@ -36,7 +37,7 @@ def test_unknown_names_raise_attribute_error() -> None:
 
 def test_the_pytest_plugin_does_not_load_the_server_at_import() -> None:
     code = (
-        "import sys, langchain_qianfan_free.emulator.pytest_plugin; "
+        "import sys, langchain_qianfan_free.pytest_plugin; "
         "print('langchain_qianfan_free.emulator.server' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

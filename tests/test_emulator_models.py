@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.models import DEFAULT_LIMITS, ModelRegistry
+from langchain_qianfan_free.emulator._models import DEFAULT_LIMITS, ModelRegistry
 
 USER = {"role": "user", "content": "你好"}
 

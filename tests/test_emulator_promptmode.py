@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from langchain_qianfan_free.emulator.promptmode import (
+from langchain_qianfan_free.emulator._model.promptmode import (
     FORCE_ANY,
     FORCE_TOOL,
     JSON_ONLY,
@@ -14,7 +14,7 @@ from langchain_qianfan_free.emulator.promptmode import (
     strip_tool_responses,
     tool_results,
 )
-from langchain_qianfan_free.emulator.tooltypes import ToolChoice, ToolResult, ToolSpec
+from langchain_qianfan_free.emulator._model.tooltypes import ToolChoice, ToolResult, ToolSpec
 
 WEATHER = {
     "name": "get_weather",

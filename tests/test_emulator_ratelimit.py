@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.ratelimit import RateLimiter
+from langchain_qianfan_free.emulator._ratelimit import RateLimiter
 
 USER = {"role": "user", "content": "你好"}
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.replies import REFUSAL_TEXT
+from langchain_qianfan_free.emulator._model.replies import REFUSAL_TEXT
 
 PROTOCOLS = ["v1", "v2"]
 

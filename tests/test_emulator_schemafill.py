@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from langchain_qianfan_free.emulator.schemafill import (
+from langchain_qianfan_free.emulator._model.schemafill import (
     FALLBACK_TEXT,
     fill_schema,
     message_numbers,

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator, ToolCallsFault
-from langchain_qianfan_free.emulator.promptmode import FORCE_ANY, JSON_SCHEMA
-from langchain_qianfan_free.emulator.replies import REPLY_PREFIX
+from langchain_qianfan_free.emulator._model.promptmode import FORCE_ANY, JSON_SCHEMA
+from langchain_qianfan_free.emulator._model.replies import REPLY_PREFIX
 
 CALL_ID = re.compile(r"call_[0-9a-f]{24}")
 ADDER_PARAMS = {

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.toolchecks import ToolFields, v1_tool_fields, v2_tool_fields
-from langchain_qianfan_free.emulator.tooltypes import ResponseFormat, ToolChoice, ToolSpec
+from langchain_qianfan_free.emulator._model.tooltypes import ResponseFormat, ToolChoice, ToolSpec
+from langchain_qianfan_free.emulator._toolchecks import ToolFields, v1_tool_fields, v2_tool_fields
 
 USER = {"role": "user", "content": "What is the weather in 北京?"}
 PARAMS = {"type": "object", "properties": {"city": {"type": "string"}}}

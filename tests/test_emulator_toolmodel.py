@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-from langchain_qianfan_free.emulator.models import ModelRegistry
-from langchain_qianfan_free.emulator.promptmode import FORCE_ANY, FORCE_TOOL, JSON_ONLY, JSON_SCHEMA
-from langchain_qianfan_free.emulator.replies import REFUSAL_TEXT, REPLY_PREFIX
-from langchain_qianfan_free.emulator.scenario import ReplyFault, ToolCallsFault
-from langchain_qianfan_free.emulator.toolmodel import (
+from langchain_qianfan_free.emulator._model.promptmode import (
+    FORCE_ANY,
+    FORCE_TOOL,
+    JSON_ONLY,
+    JSON_SCHEMA,
+)
+from langchain_qianfan_free.emulator._model.replies import REFUSAL_TEXT, REPLY_PREFIX
+from langchain_qianfan_free.emulator._model.toolmodel import (
     Turn,
     decide,
     default_thoughts,
@@ -20,8 +23,15 @@ from langchain_qianfan_free.emulator.toolmodel import (
     respond,
     result_text,
 )
-from langchain_qianfan_free.emulator.tooltypes import ToolCall, ToolChoice, ToolResult, ToolSpec
-from langchain_qianfan_free.emulator.validation import ChatRequest, validate_v1, validate_v2
+from langchain_qianfan_free.emulator._model.tooltypes import (
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+    ToolSpec,
+)
+from langchain_qianfan_free.emulator._models import ModelRegistry
+from langchain_qianfan_free.emulator._validation import ChatRequest, validate_v1, validate_v2
+from langchain_qianfan_free.emulator.scenario import ReplyFault, ToolCallsFault
 
 REGISTRY = ModelRegistry({"fc-svc": "ERNIE-3.5-8K", "plain-svc": None})
 

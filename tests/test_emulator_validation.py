@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from langchain_qianfan_free.emulator import QianfanEmulator
-from langchain_qianfan_free.emulator.models import ModelRegistry
-from langchain_qianfan_free.emulator.validation import ChatRequest, validate_v1
+from langchain_qianfan_free.emulator._models import ModelRegistry
+from langchain_qianfan_free.emulator._validation import ChatRequest, validate_v1
 
 USER = {"role": "user", "content": "你好"}
 BOT = {"role": "assistant", "content": "你好！"}

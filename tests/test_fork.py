@@ -237,7 +237,7 @@ class Held(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, Held())
-import langchain_qianfan_free._transport.loops  # noqa: E402,F401 (registers the fork hooks)
+import langchain_qianfan_free._transport.forks  # noqa: E402,F401 (registers the fork hooks)
 
 from langchain_qianfan_free._transport.sessions import LoopSessions  # noqa: E402
 

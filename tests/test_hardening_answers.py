@@ -23,7 +23,9 @@ from langchain_qianfan_free._auth.schemes import BearerAuth
 from langchain_qianfan_free._params import resolve_params
 from langchain_qianfan_free._protocols import v1 as protocol_v1
 from langchain_qianfan_free._transport import retry
-from langchain_qianfan_free._transport.loops import AsyncTransport, Call, SyncTransport
+from langchain_qianfan_free._transport.aio import AsyncTransport
+from langchain_qianfan_free._transport.call import Call
+from langchain_qianfan_free._transport.sync import SyncTransport
 from langchain_qianfan_free._turns import Conversation, Turn
 from langchain_qianfan_free.errors import (
     QianfanAPIError,

@@ -2,7 +2,7 @@
 counted from the send, the token log lines, and tokens across ``os.fork()``.
 
 v1 access tokens (OAuth) and v2 bearer tokens minted from IAM keys go through the same
-single-flight fetch (``token_fetch``); each test covers both, sync and async.
+single-flight fetch (``TokenCache.fetch``); each test covers both, sync and async.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import pytest
 from pydantic import SecretStr
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free._auth.schemes import IamBearerAuth, OAuthTokenAuth, TokenCache
-from langchain_qianfan_free._auth.token_fetch import fetch_async, fetch_sync
+from langchain_qianfan_free._auth.schemes import IamBearerAuth, OAuthTokenAuth
+from langchain_qianfan_free._auth.token_cache import TokenCache
 from langchain_qianfan_free.emulator import QianfanEmulator
 from langchain_qianfan_free.errors import (
     QianfanAPIError,
@@ -36,7 +36,7 @@ from langchain_qianfan_free.errors import (
     QianfanRateLimitError,
 )
 
-from .conftest import MODES, PROTOCOLS, call, record_sleeps
+from .conftest import MODES, PROTOCOLS, accept, cached, call, record_sleeps
 
 pytestmark = pytest.mark.usefixtures("fresh_tokens")
 
@@ -91,8 +91,8 @@ class CountingCache(TokenCache):
         self.boards = 0
         self.changed = threading.Condition()
 
-    def board(self, key: str) -> Any:
-        boarded = super().board(key)
+    def join_or_start(self, key: str) -> Any:
+        boarded = super().join_or_start(key)
         with self.changed:
             self.boards += 1
             self.changed.notify_all()
@@ -188,7 +188,7 @@ def test_every_caller_of_a_failed_fetch_raises_its_own_exception(kind, failure) 
     def sync_caller(i: int) -> BaseException | None:
         prompt = f"PROMPT-{i}"
         try:
-            fetch_sync(auth, send, WAIT)
+            auth.cache.fetch(auth, send, WAIT)
         except Exception as error:  # noqa: BLE001
             return error
         return ValueError(f"{prompt} got a token")
@@ -196,7 +196,7 @@ def test_every_caller_of_a_failed_fetch_raises_its_own_exception(kind, failure) 
     async def async_caller(i: int) -> BaseException | None:
         prompt = f"PROMPT-{i}"
         try:
-            await fetch_async(auth, asend, WAIT)
+            await auth.cache.afetch(auth, asend, WAIT)
         except Exception as error:  # noqa: BLE001
             return error
         return ValueError(f"{prompt} got a token")
@@ -284,11 +284,11 @@ def test_an_odd_expires_in_is_an_unusable_answer(expires_in) -> None:
     body = f'{{"access_token": "24.SECRET", "expires_in": {expires_in}}}'.encode()
     auth = token_auth("v1", TokenCache())
     with pytest.raises(QianfanAPIError) as info:
-        auth.accept(200, body)
+        accept(auth, 200, body)
     assert info.value.is_retryable
     assert "expires_in" in str(info.value)
     assert "SECRET" not in str(info.value)
-    assert auth.cached() is None
+    assert cached(auth) is None
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_an_odd_expires_in_is_an_unusable_answer(expires_in) -> None:
 def test_readable_expires_in_values(expires_in, lifetime) -> None:
     member = "" if expires_in is None else f', "expires_in": {expires_in}'
     auth = token_auth("v1", TokenCache())
-    assert auth.accept(200, f'{{"access_token": "24.ok"{member}}}'.encode(), 0.0) == "24.ok"
+    assert accept(auth, 200, f'{{"access_token": "24.ok"{member}}}'.encode(), 0.0) == "24.ok"
     token = auth.cache.get(auth.key, now=0.0)
     assert token is not None
     assert token.refresh_at == pytest.approx(lifetime - min(300, lifetime * 0.1))
@@ -312,10 +312,10 @@ def test_a_token_that_cannot_be_sent_is_an_unusable_answer(kind, token) -> None:
     member = "access_token" if kind == "v1" else "token"
     auth = token_auth(kind, TokenCache())
     with pytest.raises(QianfanAPIError) as info:
-        auth.accept(200, f'{{"{member}": {token}, "expires_in": 60}}'.encode())
+        accept(auth, 200, f'{{"{member}": {token}, "expires_in": 60}}'.encode())
     assert info.value.is_retryable
     assert "SECRET" not in str(info.value)
-    assert auth.cached() is None
+    assert cached(auth) is None
 
 
 @pytest.mark.parametrize(
@@ -326,7 +326,7 @@ def test_unreadable_iam_times_fall_back_to_the_lifetime_asked_for(field, odd) ->
     body = json.loads(granted("v2", "bce-v3/ALTAK-x/y")[2])
     auth = token_auth("v2", TokenCache(), clock=lambda: 0.0)
     raw = json.dumps(body).replace(json.dumps(body[field]), odd).encode()
-    assert auth.accept(200, raw) == "bce-v3/ALTAK-x/y"
+    assert accept(auth, 200, raw) == "bce-v3/ALTAK-x/y"
     token = auth.cache.get(auth.key, now=0.0)
     assert token is not None
     assert token.refresh_at > 0
@@ -339,7 +339,7 @@ def test_an_iam_token_that_expires_before_it_was_made_is_an_unusable_answer() ->
         "expireTime": "2024-01-01T00:00:00Z",
     }
     with pytest.raises(QianfanAPIError, match="expireTime") as info:
-        token_auth("v2", TokenCache()).accept(200, json.dumps(body).encode())
+        accept(token_auth("v2", TokenCache()), 200, json.dumps(body).encode())
     assert info.value.is_retryable
     assert "SECRET" not in str(info.value)
 
@@ -503,17 +503,17 @@ def test_a_token_lifetime_counts_from_when_its_request_was_sent(kind, mode) -> N
         return answer()
 
     if mode == "sync":
-        assert fetch_sync(auth, lambda request, timeout: answer(), 5) == "tok-1"
+        assert auth.cache.fetch(auth, lambda request, timeout: answer(), 5) == "tok-1"
     else:
-        assert asyncio.run(fetch_async(auth, asend, 5)) == "tok-1"
+        assert asyncio.run(auth.cache.afetch(auth, asend, 5)) == "tok-1"
     # sent at 1,000,000, valid 1,000 s: replaced 100 s (10 %) before it expires
     token = auth.cache.get(auth.key, now=0.0)
     assert token is not None
     assert token.refresh_at == 1_000_000.0 + 1000 - 100
     now[0] = 1_000_000.0 + 899
-    assert auth.cached() == "tok-1"
+    assert cached(auth) == "tok-1"
     now[0] = 1_000_000.0 + 901
-    assert auth.cached() is None
+    assert cached(auth) is None
 
 
 # -- 15. Token fetches, refreshes and invalidations are logged -------------------------------
@@ -618,7 +618,7 @@ def test_a_forked_child_fetches_at_once_and_keeps_cached_tokens(kind) -> None:
     busy = token_auth(kind, cache)  # parent threads are fetching these two
     busy_too = token_auth(kind, cache, host="other.test")
     warm = token_auth(kind, cache, host="warm.test")  # cached before the fork
-    warm.accept(*granted(kind, "tok-WARM", lifetime=3600)[::2])
+    accept(warm, *granted(kind, "tok-WARM", lifetime=3600)[::2])
     release = threading.Event()
     started = [threading.Event(), threading.Event()]
 
@@ -628,7 +628,7 @@ def test_a_forked_child_fetches_at_once_and_keeps_cached_tokens(kind) -> None:
             release.wait(3 * WAIT)
             return granted(kind, "tok-PARENT")
 
-        fetch_sync(auth, send, 3 * WAIT)
+        auth.cache.fetch(auth, send, 3 * WAIT)
 
     held = threading.Event()
 
@@ -659,9 +659,9 @@ def test_a_forked_child_fetches_at_once_and_keeps_cached_tokens(kind) -> None:
             return send(request, timeout)
 
         return {
-            "sync": fetch_sync(busy, send, None),
-            "async": asyncio.run(fetch_async(busy_too, asend, None)),
-            "warm": fetch_sync(warm, send, None),
+            "sync": busy.cache.fetch(busy, send, None),
+            "async": asyncio.run(busy_too.cache.afetch(busy_too, asend, None)),
+            "warm": warm.cache.fetch(warm, send, None),
             "sent": len(sent),
         }
 
@@ -672,8 +672,8 @@ def test_a_forked_child_fetches_at_once_and_keeps_cached_tokens(kind) -> None:
         for worker in workers:
             worker.join(WAIT)
     assert report == {"sync": "tok-CHILD", "async": "tok-CHILD", "warm": "tok-WARM", "sent": 2}
-    assert busy.cached() == "tok-PARENT"  # the parent's own fetches were not disturbed
-    assert busy_too.cached() == "tok-PARENT"
+    assert cached(busy) == "tok-PARENT"  # the parent's own fetches were not disturbed
+    assert cached(busy_too) == "tok-PARENT"
 
 
 # A token endpoint in trouble: rate-limited, or a 5xx whose body looks like a refusal.

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.load import dumps
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free._auth.schemes import choose_credentials
+from langchain_qianfan_free._auth.credentials import choose_credentials, iam_url
 from langchain_qianfan_free.errors import QianfanAuthenticationError, QianfanInvalidRequestError
 
 from .conftest import MODES, call, record_sleeps
@@ -179,7 +179,7 @@ def test_no_iam_secret_signature_or_minted_token_leaks(qianfan_emulator, caplog,
 
 
 @pytest.mark.parametrize(
-    ("base_url", "iam_url"),
+    ("base_url", "expected"),
     [
         (None, "https://iam.bj.baidubce.com"),
         ("https://qianfan.baidubce.com", "https://iam.bj.baidubce.com"),  # Baidu's own host
@@ -187,11 +187,11 @@ def test_no_iam_secret_signature_or_minted_token_leaks(qianfan_emulator, caplog,
         ("http://127.0.0.1:8123", "http://127.0.0.1:8123"),  # the emulator, a proxy
     ],
 )
-def test_where_tokens_are_minted(base_url, iam_url) -> None:
+def test_where_tokens_are_minted(base_url, expected) -> None:
     model = ChatQianfan(base_url=base_url, qianfan_access_key="a", qianfan_secret_key="s")
-    assert model._iam_url() == iam_url
+    assert iam_url(model) == expected
     explicit = model.model_copy(update={"iam_base_url": "https://iam.example.com"})
-    assert explicit._iam_url() == "https://iam.example.com"
+    assert iam_url(explicit) == "https://iam.example.com"
 
 
 def test_an_iam_url_that_would_not_be_used_is_refused(qianfan_emulator) -> None:
@@ -219,6 +219,8 @@ def test_bearer_tokens_are_replaced_before_they_expire() -> None:
     from langchain_qianfan_free._auth.schemes import IamBearerAuth  # noqa: PLC0415
     from langchain_qianfan_free._auth.token_cache import TokenCache  # noqa: PLC0415
 
+    from .conftest import accept, cached  # noqa: PLC0415
+
     now = [1_700_000_000.0]
     auth = IamBearerAuth(
         "https://iam", SecretStr("a"), SecretStr("s"), cache=TokenCache(), clock=lambda: now[0]
@@ -230,8 +232,8 @@ def test_bearer_tokens_are_replaced_before_they_expire() -> None:
             "expireTime": "2023-11-15T09:13:20Z",
         }
     ).encode()
-    assert auth.accept(200, body) == "bce-v3/ALTAK-x/y"
+    assert accept(auth, 200, body) == "bce-v3/ALTAK-x/y"
     now[0] += 11.9 * 3600
-    assert auth.cached() == "bce-v3/ALTAK-x/y"
+    assert cached(auth) == "bce-v3/ALTAK-x/y"
     now[0] += 0.1 * 3600 - 299  # within the last 5 minutes: time for a new one
-    assert auth.cached() is None
+    assert cached(auth) is None

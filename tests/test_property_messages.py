@@ -30,7 +30,7 @@ from langchain_core.messages import (
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 from langchain_core.tools import tool
 
-from langchain_qianfan_free._auth.schemes import TOKEN_CACHE
+from langchain_qianfan_free._auth.token_cache import TOKEN_CACHE
 from langchain_qianfan_free.emulator import QianfanEmulator
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from langchain_core.messages import AIMessageChunk
 
 from langchain_qianfan_free import ChatQianfan
-from langchain_qianfan_free._auth.schemes import TOKEN_CACHE
+from langchain_qianfan_free._auth.token_cache import TOKEN_CACHE
 from langchain_qianfan_free._protocols import v1 as protocol_v1
 from langchain_qianfan_free._protocols import v2 as protocol_v2
 from langchain_qianfan_free._protocols.common import EventReader, Reply, ReplyParser
@@ -274,8 +274,8 @@ def read(version: str, chunks: Sequence[bytes]) -> tuple[list[Reply], str | None
     replies: list[Reply] = []
     try:
         for chunk in chunks:
-            replies.extend(answer.reply for answer in reader.feed(chunk))
-        replies.extend(answer.reply for answer in reader.close())
+            replies.extend(reader.feed(chunk))
+        replies.extend(reader.close())
     except QianfanError as error:
         return replies, f"{type(error).__name__}: {error}"
     return replies, None

@@ -40,9 +40,31 @@ def test_event_reader_delivers_events_before_an_error() -> None:
         b'{"error_code":336100,"error_msg":"try again later"}\n'
     )
     answers = reader.feed(raw)
-    assert next(answers).reply.text == "a"
+    assert next(answers).text == "a"
     with pytest.raises(QianfanError, match="336100"):
         next(answers)
+
+
+@pytest.mark.parametrize("parser", [protocol_v1, protocol_v2])
+def test_headers_are_read_once_onto_each_reply(parser) -> None:
+    """The request id and rate limits come with the reply, not beside it."""
+    headers = {"x-baidu-request-id": "r9", "X-Ratelimit-Remaining-Requests": "7"}
+    reader = EventReader(parser, headers)
+    event = (
+        b'data: {"result":"a","is_end":false}\n\n'
+        if parser is protocol_v1
+        else b'data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\n'
+    )
+    (reply,) = reader.feed(event)
+    assert (reply.text, reply.request_id) == ("a", "r9")
+    assert reply.rate_limit == {"X-Ratelimit-Remaining-Requests": 7}
+    body = (
+        b'{"result":"b"}'
+        if parser is protocol_v1
+        else b'{"choices":[{"index":0,"message":{"content":"b"}}]}'
+    )
+    whole = parser.parse_reply(200, headers, body)
+    assert (whole.text, whole.request_id, whole.rate_limit) == ("b", "r9", reply.rate_limit)
 
 
 def test_request_repr_hides_credentials() -> None:
@@ -99,11 +121,9 @@ def test_a_v1_answer_with_an_empty_error_code_is_an_answer(code) -> None:
 
 
 def test_v1_error_is_only_for_v1_error_bodies() -> None:
-    assert protocol.v1_error({"result": "hi"}, {}, 200) is None
-    assert protocol.v1_error([{"error_code": 1}], {}, 200) is None
-    error = protocol.v1_error(
-        {"error_code": 336100, "id": "as-1"}, {"X-Baidu-Request-Id": "r"}, 200
-    )
+    assert protocol.v1_error({"result": "hi"}, None, 200) is None
+    assert protocol.v1_error([{"error_code": 1}], None, 200) is None
+    error = protocol.v1_error({"error_code": 336100, "id": "as-1"}, "r", 200)
     assert error is not None
     assert (error.code, error.request_id, error.message) == (
         336100,

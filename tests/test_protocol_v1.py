@@ -104,12 +104,12 @@ def test_events_only_final_usage_counts() -> None:
     first = protocol_v1.parse_event(
         '{"id":"as-1","is_end":false,"result":"a","usage":{"prompt_tokens":5,'
         '"completion_tokens":0,"total_tokens":5}}',
-        {},
+        None,
     )
     last = protocol_v1.parse_event(
         '{"id":"as-1","is_end":true,"result":"","finish_reason":"normal",'
         '"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}',
-        {},
+        None,
     )
     assert (first.text, first.usage, first.done) == ("a", None, False)
     assert (last.usage, last.done, last.finish_reason) == (
@@ -121,7 +121,7 @@ def test_events_only_final_usage_counts() -> None:
 
 def test_bare_error_event_raises() -> None:
     with pytest.raises(QianfanInvalidRequestError, match="336003"):
-        protocol_v1.parse_event('{"error_code":336003,"error_msg":"too long"}', {})
+        protocol_v1.parse_event('{"error_code":336003,"error_msg":"too long"}', None)
 
 
 NOT_ANSWERS = [
@@ -152,7 +152,7 @@ def test_a_gateway_body_keeps_its_request_id_and_text() -> None:
 @pytest.mark.parametrize("data", NOT_ANSWERS)
 def test_an_event_with_neither_result_is_end_nor_error_is_unusable(data) -> None:
     with pytest.raises(QianfanAPIError, match="neither result, is_end nor error_code") as info:
-        protocol_v1.parse_event(json.dumps(data), HEADERS)
+        protocol_v1.parse_event(json.dumps(data), "rid-1")
     assert info.value.is_retryable
 
 
@@ -181,7 +181,7 @@ def test_empty_text_and_function_call_answers_stay_answers(data) -> None:
     ],
 )
 def test_final_empty_and_function_call_events_stay_events(payload, done) -> None:
-    assert protocol_v1.parse_event(payload, {}).done is done
+    assert protocol_v1.parse_event(payload, None).done is done
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])

@@ -105,16 +105,16 @@ def test_events() -> None:
     delta = protocol_v2.parse_event(
         '{"id":"as-3","choices":[{"index":0,"delta":{"role":"assistant","content":"你"}}],'
         '"usage":null}',
-        {},
+        None,
     )
     usage = protocol_v2.parse_event(
         '{"id":"as-3","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,'
         '"total_tokens":3}}',
-        {},
+        None,
     )
     assert (delta.text, delta.usage, delta.done) == ("你", None, False)
     assert usage.usage == {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
-    assert protocol_v2.parse_event("[DONE]", {}).done
+    assert protocol_v2.parse_event("[DONE]", None).done
 
 
 def test_a_v1_format_error_on_v2_reads_a_string_code_as_v1_does() -> None:

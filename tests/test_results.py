@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free._protocols.common import Reply
+from langchain_qianfan_free._protocols.common import Reply, stamp
 from langchain_qianfan_free._results import (
     ResultContext,
     StreamAssembler,
@@ -49,7 +49,7 @@ def test_invoke_result_metadata() -> None:
         {"is_truncated": False, "need_clear_history": True, "ban_round": -1},
         True,
     )
-    message = chat_result(reply, HEADERS, CTX).generations[0].message
+    message = chat_result(stamp(reply, HEADERS), CTX).generations[0].message
     assert message.content == "你好"
     assert message.usage_metadata == {"input_tokens": 5, "output_tokens": 7, "total_tokens": 12}
     meta = message.response_metadata
@@ -71,14 +71,14 @@ def test_invoke_result_metadata() -> None:
 
 def test_invoke_client_side_stop() -> None:
     reply = Reply("Hello, how are you today?", "normal", USAGE, "as-1", done=True)
-    message = chat_result(reply, {}, ResultContext("m", "v2", ("you",))).generations[0].message
+    message = chat_result(reply, ResultContext("m", "v2", ("you",))).generations[0].message
     assert message.content == "Hello, how are "
     assert message.response_metadata["finish_reason"] == "stop"
 
 
 def stream(replies, ctx=CTX):
     assembler = StreamAssembler(ctx)
-    chunks = [c for r in replies if (c := assembler.feed(r, HEADERS)) is not None]
+    chunks = [c for r in replies if (c := assembler.feed(stamp(r, HEADERS))) is not None]
     return [*chunks, assembler.finish()]
 
 
@@ -112,7 +112,7 @@ def test_stream_stop_holds_back_and_cuts() -> None:
 
 def test_v2_flag_two_means_clear_history() -> None:
     reply = Reply("x", "stop", USAGE, "as-1", "ernie-lite-8k", {"flag": 2}, True)
-    meta = chat_result(reply, {}, ResultContext("ernie-speed-8k", "v2")).generations[0].message
+    meta = chat_result(reply, ResultContext("ernie-speed-8k", "v2")).generations[0].message
     assert meta.response_metadata["need_clear_history"] is True
     assert meta.response_metadata["flag"] == 2
     assert meta.response_metadata["model_name"] == "ernie-lite-8k"

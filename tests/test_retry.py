@@ -95,13 +95,13 @@ def test_retry_after_is_never_shortened() -> None:
 
 
 def attempts(max_retries: int = 2) -> retry.Attempts:
-    return retry.Attempts(BearerAuth(SecretStr("k")), max_retries)
+    return retry.Attempts(BearerAuth(SecretStr("k")).token_source, max_retries)
 
 
 def test_a_wait_over_the_bound_raises_at_once_with_retry_after() -> None:
     error = error_from_v2(429, "rpm_rate_limit_exceeded", "Rate limit reached for RPM")
     with pytest.raises(QianfanRateLimitError) as info:
-        attempts().after(error, {"Retry-After": "3600"})
+        attempts().wait_or_raise(error, {"Retry-After": "3600"})
     assert info.value.retry_after == 3600.0
     assert "3600" in str(info.value)
     assert "Retry-After" in str(info.value)
@@ -112,7 +112,7 @@ def test_a_wait_over_the_bound_raises_at_once_with_retry_after() -> None:
 
 def test_a_wait_at_the_bound_is_waited_out() -> None:
     error = error_from_v2(429, "rpm_rate_limit_exceeded", "x")
-    assert attempts().after(error, {"Retry-After": "60"}) == 60.0
+    assert attempts().wait_or_raise(error, {"Retry-After": "60"}) == 60.0
     assert error.retry_after == 60.0
 
 
@@ -123,7 +123,7 @@ def test_a_wait_at_the_bound_is_waited_out() -> None:
 def test_every_error_with_the_header_carries_the_wait(error) -> None:
     # A final error, and a retryable one with the retries used up.
     with pytest.raises(type(error)) as info:
-        attempts(max_retries=0).after(error, {"retry-after": "2"})
+        attempts(max_retries=0).wait_or_raise(error, {"retry-after": "2"})
     assert info.value.retry_after == 2.0
 
 
@@ -131,7 +131,7 @@ def test_errors_without_the_header_have_no_retry_after() -> None:
     error = error_from_v1(336003, "bad")
     assert error.retry_after is None
     with pytest.raises(type(error)):
-        attempts().after(error, {})
+        attempts().wait_or_raise(error, {})
     assert error.retry_after is None
 
 
@@ -139,9 +139,9 @@ def test_each_decision_is_logged(caplog) -> None:
     state = attempts(max_retries=1)
     rate = error_from_v1(336501, "Rate limit reached for RPM", status=200)
     with caplog.at_level(logging.DEBUG, logger="langchain_qianfan_free"):
-        wait = state.after(rate, {"Retry-After": "3"})
+        wait = state.wait_or_raise(rate, {"Retry-After": "3"})
         with pytest.raises(QianfanRateLimitError):
-            state.after(error_from_v1(336501, "again"), None)
+            state.wait_or_raise(error_from_v1(336501, "again"), None)
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0] == "retry 1/1 in 3.00 s (Retry-After): QianfanRateLimitError 336501 (HTTP 200)"
     assert wait == 3.0
@@ -153,5 +153,7 @@ def test_a_wait_over_the_bound_is_logged_as_giving_up(caplog) -> None:
         caplog.at_level(logging.INFO, logger="langchain_qianfan_free"),
         pytest.raises(QianfanRateLimitError),
     ):
-        attempts().after(error_from_v2(429, "rpm_rate_limit_exceeded", "x"), {"Retry-After": "90"})
+        attempts().wait_or_raise(
+            error_from_v2(429, "rpm_rate_limit_exceeded", "x"), {"Retry-After": "90"}
+        )
     assert "giving up: Retry-After 90 s is over MAX_RETRY_AFTER (60 s)" in caplog.text

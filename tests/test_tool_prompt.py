@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from langchain_qianfan_free._tools.prompt import parse_reply, render_instruction
+from langchain_qianfan_free._tools.prompt import find_tool_calls, render_instruction
 
 TOOLS = {
     "get_weather": {
@@ -356,8 +356,8 @@ CASES = [
 @pytest.mark.parametrize(
     ("reply", "calls", "text", "invalid"), [pytest.param(*case[1:], id=case[0]) for case in CASES]
 )
-def test_parse_reply(reply, calls, text, invalid) -> None:
-    parsed = parse_reply(reply, TOOLS)
+def test_find_tool_calls(reply, calls, text, invalid) -> None:
+    parsed = find_tool_calls(reply, TOOLS)
     assert [(c["name"], c["args"]) for c in parsed.tool_calls] == calls
     assert parsed.text == (reply.strip() if text is SAME else text)
     assert len(parsed.invalid_tool_calls) == invalid
@@ -391,4 +391,4 @@ def test_instruction_round_trips_through_the_parser() -> None:
     example = render_instruction([{"name": "no_args", "parameters": {}}])
     block = example[example.index("<tool_call>") : example.index("</tool_call>") + 12]
     block = block.replace("<tool name>", "no_args").replace("{...}", "{}")
-    assert [c["name"] for c in parse_reply(block, TOOLS).tool_calls] == ["no_args"]
+    assert [c["name"] for c in find_tool_calls(block, TOOLS).tool_calls] == ["no_args"]

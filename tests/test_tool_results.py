@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from langchain_qianfan_free._protocols.common import RawCall
+from langchain_qianfan_free._tools import ToolSetup
 from langchain_qianfan_free._tools.results import TextGate, merge_raw_calls, resolve_calls
-from langchain_qianfan_free._tools.setup import ToolSetup
 
 ADD = {
     "name": "add",

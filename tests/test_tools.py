@@ -65,6 +65,26 @@ def test_the_same_tool_twice_is_kept_once_but_different_namesakes_are_refused() 
         format_tools([get_weather, other])
 
 
+@pytest.mark.parametrize("strict", [None, True])
+def test_bound_tools_give_the_same_functions_as_langchain_converts_them(strict) -> None:
+    # bind_tools binds OpenAI tools; each call reads their functions back without
+    # converting again, and must get what convert_to_openai_tool gives.
+    tools = [magic_function, get_weather, Search, Alarm, JSON_TOOL]
+    bound = [{"type": "function", "function": f} for f in format_tools(tools, strict)]
+    converted = [convert_to_openai_tool(t)["function"] for t in bound]
+    assert format_tools(bound) == converted == format_tools(tools, strict)
+    assert format_tools(bound, strict) == converted
+
+
+def test_openai_tools_with_the_same_name_are_still_refused() -> None:
+    schema = convert_to_openai_tool(get_weather)["function"]
+    other = {**schema, "parameters": {"type": "object", "properties": {}}}
+    same = [{"type": "function", "function": schema}, {"type": "function", "function": schema}]
+    assert format_tools(same) == [schema]
+    with pytest.raises(QianfanInvalidRequestError, match="different tools are named get_weather"):
+        format_tools([same[0], {"type": "function", "function": other}])
+
+
 NAMES = ["magic_function", "get_weather"]
 
 

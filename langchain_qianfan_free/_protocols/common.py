@@ -13,7 +13,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free._params import RequestParams
@@ -29,11 +29,11 @@ from langchain_qianfan_free.errors import (
 )
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free._tools.setup import ToolSetup
+    from langchain_qianfan_free._tools import ToolSetup
 
 __all__ = [
     "REQUEST_ID_HEADER",
-    "Answer",
+    "ApiVersion",
     "ChatProtocol",
     "EventReader",
     "HttpRequest",
@@ -44,14 +44,19 @@ __all__ = [
     "finish_body",
     "header",
     "http_error",
+    "join_ids",
     "merge_extra",
     "rate_limit_headers",
     "request_id_of",
+    "stamp",
     "unusable_answer",
     "usage_of",
     "v1_error",
     "wire_messages",
 ]
+
+ApiVersion = Literal["v1", "v2"]
+"""A Qianfan chat protocol: ``v1`` (wenxinworkshop) or ``v2`` (OpenAI-shaped)."""
 
 REQUEST_ID_HEADER = "X-Baidu-Request-Id"
 # One encoder for every request body (json.dumps with options builds a new one per call).
@@ -104,6 +109,8 @@ class Reply:
             ``need_clear_history``, ``ban_round``, ``flag``) when present.
         done: For stream events: this event ends the stream.
         tool_calls: Native tool calls (for an event: pieces of them).
+        request_id: The HTTP answer's ``X-Baidu-Request-Id``, read once per answer.
+        rate_limit: The HTTP answer's ``X-Ratelimit-*`` headers, read once per answer.
     """
 
     text: str = ""
@@ -114,6 +121,8 @@ class Reply:
     flags: dict[str, Any] = field(default_factory=dict)
     done: bool = False
     tool_calls: list[RawCall] = field(default_factory=list)
+    request_id: str | None = None
+    rate_limit: dict[str, int | str] | None = None
 
 
 class ReplyParser(Protocol):
@@ -122,14 +131,14 @@ class ReplyParser(Protocol):
     def parse_reply(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply:
         """Parse a whole answer; raise its error if it is one."""
 
-    def parse_event(self, payload: str, headers: Mapping[str, str]) -> Reply:
-        """Parse one stream event; raise its error if it is one."""
+    def parse_event(self, payload: str, request_id: str | None) -> Reply:
+        """Parse one stream event; raise its error (naming ``request_id``) if it is one."""
 
 
 class ChatProtocol(ReplyParser, Protocol):
     """The interface both protocol modules implement (as module-level functions)."""
 
-    VERSION: str
+    VERSION: ApiVersion
     DEFAULT_BASE_URL: str
 
     def chat_request(
@@ -147,62 +156,65 @@ class ChatProtocol(ReplyParser, Protocol):
         """Build the chat request."""
 
 
-class Answer(NamedTuple):
-    """A parsed reply and the headers of the HTTP answer it came in.
-
-    (A tuple: one is made for every stream event, and tuples are the cheapest to make.)
-    """
-
-    reply: Reply
-    headers: Mapping[str, str]
-
-
 class EventReader:
-    """Bytes of an event stream in, parsed answers out (both transports use it).
+    """Bytes of an event stream in, parsed replies out (both transports use it).
 
-    Events are parsed one at a time as they are consumed, so the answers before an
-    error event are delivered before the error is raised.
+    The HTTP answer's headers are read once, here: each reply carries its request id
+    and rate limits. Events are parsed one at a time as they are consumed, so the
+    replies before an error event are delivered before the error is raised.
     """
 
     def __init__(self, protocol: ReplyParser, headers: Mapping[str, str]) -> None:
-        self._protocol = protocol
-        self._headers = headers
+        self._parse = protocol.parse_event
+        self._request_id = header(headers, REQUEST_ID_HEADER)
+        self._rate_limit = rate_limit_headers(headers) or None
         self._decoder = SSEDecoder()
 
-    def feed(self, raw: bytes) -> Iterable[Answer]:
-        """Answers completed by ``raw``; raises the error an event reports."""
+    def feed(self, raw: bytes) -> Iterable[Reply]:
+        """Replies completed by ``raw``; raises the error an event reports."""
         payloads = self._decoder.feed(raw)
         if len(payloads) > 1:
-            return self._answers(payloads)
+            return self._replies(payloads)
         # One event (the usual read) or none: parsing it now delivers nothing later
         # than lazily would, and saves a generator per read.
-        return (self._answer(payloads[0]),) if payloads else ()
+        return (self._reply(payloads[0]),) if payloads else ()
 
-    def close(self) -> Iterable[Answer]:
-        """Answers left at the end of the body."""
-        return self._answers(self._decoder.close())
+    def close(self) -> Iterable[Reply]:
+        """Replies left at the end of the body."""
+        return self._replies(self._decoder.close())
 
-    def _answers(self, payloads: list[str]) -> Iterator[Answer]:
+    def _replies(self, payloads: list[str]) -> Iterator[Reply]:
         for payload in payloads:
-            yield self._answer(payload)
+            yield self._reply(payload)
 
-    def _answer(self, payload: str) -> Answer:
-        return Answer(self._protocol.parse_event(payload, self._headers), self._headers)
+    def _reply(self, payload: str) -> Reply:
+        reply = self._parse(payload, self._request_id)
+        reply.request_id = self._request_id
+        reply.rate_limit = self._rate_limit
+        return reply
 
 
-def decode_json(body: bytes | str, what: str, headers: Mapping[str, str]) -> Any:
+def stamp(reply: Reply, headers: Mapping[str, str]) -> Reply:
+    """``reply`` with the request id and rate limits of the HTTP answer it came in."""
+    reply.request_id = header(headers, REQUEST_ID_HEADER)
+    reply.rate_limit = rate_limit_headers(headers) or None
+    return reply
+
+
+def decode_json(body: bytes | str, what: str, request_id: str | None) -> Any:
     """Parse JSON from Qianfan, raising a clear ``QianfanAPIError`` if it is not JSON.
 
-    (The request id is looked up only on failure: this runs for every stream event.)
+    Args:
+        body: The answer or event.
+        what: What it is, for the error (``"an answer"``, ``"a stream event"``).
+        request_id: The answer's ``X-Baidu-Request-Id``, for the error.
     """
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
         snippet = " ".join(text.split())[:200] or "(empty)"
-        failure = unusable_answer(
-            f"{what} that is not valid JSON: {snippet}", request_id_of(headers)
-        )
+        failure = unusable_answer(f"{what} that is not valid JSON: {snippet}", request_id)
     raise failure
 
 
@@ -210,7 +222,7 @@ def http_error(
     status: int,
     headers: Mapping[str, str],
     body: bytes,
-    raise_if_error: Callable[[Any, Mapping[str, str], int], None],
+    raise_if_error: Callable[[Any, str | None, int], None],
 ) -> QianfanError:
     """The error for a non-200 answer.
 
@@ -223,13 +235,13 @@ def http_error(
     except ValueError:
         data = None
     try:
-        raise_if_error(data, headers, status)
+        raise_if_error(data, header(headers, REQUEST_ID_HEADER), status)
     except QianfanError as error:
         return error
     return error_from_http(status, text, request_id=request_id_of(headers))
 
 
-def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError | None:
+def v1_error(data: Any, request_id: str | None, status: int) -> QianfanError | None:
     """The error a v1-format body (``{"error_code", "error_msg", "id"?}``) reports.
 
     Both protocols read it here (v2 gateways answer in it too), so they agree on the
@@ -244,7 +256,7 @@ def v1_error(data: Any, headers: Mapping[str, str], status: int) -> QianfanError
     return error_from_v1(
         _v1_code(data["error_code"]),
         str(data.get("error_msg") or "unknown error"),
-        request_id=request_id_of(headers, data.get("id")),
+        request_id=join_ids(data.get("id"), request_id),
         status=status,
     )
 
@@ -284,7 +296,11 @@ def unusable_answer(what: str, request_id: str | None) -> QianfanAPIError:
 
 def request_id_of(headers: Mapping[str, str], body_id: object = None) -> str | None:
     """Combine the answer's ``id`` and the ``X-Baidu-Request-Id`` header."""
-    header_id = header(headers, REQUEST_ID_HEADER)
+    return join_ids(body_id, header(headers, REQUEST_ID_HEADER))
+
+
+def join_ids(body_id: object, header_id: str | None) -> str | None:
+    """The answer's ``id`` and its ``X-Baidu-Request-Id`` (given once, or both)."""
     ids = [str(i) for i in (body_id, header_id) if i]
     if len(ids) == 2 and ids[0] != ids[1]:
         return f"{ids[0]} ({REQUEST_ID_HEADER}: {ids[1]})"

@@ -18,13 +18,17 @@ from urllib.parse import quote
 from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free._params import RequestParams
 from langchain_qianfan_free._protocols.common import (
+    REQUEST_ID_HEADER,
+    ApiVersion,
     HttpRequest,
     RawCall,
     Reply,
     decode_json,
     finish_body,
+    header,
     http_error,
-    request_id_of,
+    join_ids,
+    stamp,
     unusable_answer,
     usage_of,
     v1_error,
@@ -34,7 +38,7 @@ from langchain_qianfan_free._turns import Conversation, Turn
 from langchain_qianfan_free.errors import QianfanError, QianfanInvalidRequestError
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free._tools.setup import ToolSetup
+    from langchain_qianfan_free._tools import ToolSetup
 
 __all__ = [
     "CHAT_PATH",
@@ -46,7 +50,7 @@ __all__ = [
     "parse_reply",
 ]
 
-VERSION = "v1"
+VERSION: ApiVersion = "v1"
 DEFAULT_BASE_URL = "https://aip.baidubce.com"
 CHAT_PATH = "/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/"
 
@@ -133,25 +137,31 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
     """
     if status != 200:
         raise http_error(status, headers, body, _raise_if_error)
-    data = decode_json(body, "an answer", headers)
+    request_id = header(headers, REQUEST_ID_HEADER)
+    data = decode_json(body, "an answer", request_id)
     if not isinstance(data, dict):
-        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
-    _raise_if_error(data, headers, status)
+        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id)
+    _raise_if_error(data, request_id, status)
     if not _has_text(data) and not _function_call(data):
-        raise _neither(data, "an answer with neither result nor error_code", headers)
-    return _reply(data, final=True)
+        raise _neither(data, "an answer with neither result nor error_code", request_id)
+    return stamp(_reply(data, final=True), headers)
 
 
-def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
-    """Parse one v1 stream event (a ``data:`` payload or a bare error line)."""
-    data = decode_json(payload, "a stream event", headers)
+def parse_event(payload: str, request_id: str | None) -> Reply:
+    """Parse one v1 stream event (a ``data:`` payload or a bare error line).
+
+    Args:
+        payload: The event's data.
+        request_id: The stream's ``X-Baidu-Request-Id``, for errors.
+    """
+    data = decode_json(payload, "a stream event", request_id)
     if not isinstance(data, dict):
-        raise unusable_answer(
-            f"an unexpected stream event: {payload[:200]}", request_id_of(headers)
-        )
-    _raise_if_error(data, headers, 200)
+        raise unusable_answer(f"an unexpected stream event: {payload[:200]}", request_id)
+    _raise_if_error(data, request_id, 200)
     if "is_end" not in data and not _has_text(data) and not _function_call(data):
-        raise _neither(data, "a stream event with neither result, is_end nor error_code", headers)
+        raise _neither(
+            data, "a stream event with neither result, is_end nor error_code", request_id
+        )
     done = bool(data.get("is_end"))
     return _reply(data, final=done)
 
@@ -162,11 +172,11 @@ def _has_text(data: dict[str, Any]) -> bool:
     return isinstance(data.get("result"), str)
 
 
-def _neither(data: dict[str, Any], what: str, headers: Mapping[str, str]) -> QianfanError:
+def _neither(data: dict[str, Any], what: str, request_id: str | None) -> QianfanError:
     """An HTTP 200 body that is neither an answer nor a v1 error: retried as unusable."""
     snippet = json.dumps(data, ensure_ascii=False, default=str)[:200]
     body_id = data.get("id") or data.get("requestId")  # BCE gateways: requestId
-    return unusable_answer(f"{what}: {snippet}", request_id_of(headers, body_id))
+    return unusable_answer(f"{what}: {snippet}", join_ids(body_id, request_id))
 
 
 def _tool_fields(tools: ToolSetup) -> dict[str, Any]:
@@ -239,7 +249,7 @@ def _reply(data: dict[str, Any], *, final: bool) -> Reply:
     )
 
 
-def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
-    error = v1_error(data, headers, status)
+def _raise_if_error(data: Any, request_id: str | None, status: int) -> None:
+    error = v1_error(data, request_id, status)
     if error is not None:
         raise error

@@ -16,13 +16,17 @@ from typing import TYPE_CHECKING, Any
 from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free._params import RequestParams
 from langchain_qianfan_free._protocols.common import (
+    REQUEST_ID_HEADER,
+    ApiVersion,
     HttpRequest,
     RawCall,
     Reply,
     decode_json,
     finish_body,
+    header,
     http_error,
-    request_id_of,
+    join_ids,
+    stamp,
     unusable_answer,
     usage_of,
     v1_error,
@@ -35,7 +39,7 @@ from langchain_qianfan_free.errors import (
 )
 
 if TYPE_CHECKING:
-    from langchain_qianfan_free._tools.setup import ToolSetup
+    from langchain_qianfan_free._tools import ToolSetup
 
 __all__ = [
     "CHAT_PATH",
@@ -47,7 +51,7 @@ __all__ = [
     "parse_reply",
 ]
 
-VERSION = "v2"
+VERSION: ApiVersion = "v2"
 DEFAULT_BASE_URL = "https://qianfan.baidubce.com"
 CHAT_PATH = "/v2/chat/completions"
 
@@ -125,13 +129,14 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
     """
     if status != 200:
         raise http_error(status, headers, body, _raise_if_error)
-    data = decode_json(body, "an answer", headers)
-    _raise_if_error(data, headers, status)
-    choice = _first_choice(data, headers)
+    request_id = header(headers, REQUEST_ID_HEADER)
+    data = decode_json(body, "an answer", request_id)
+    _raise_if_error(data, request_id, status)
+    choice = _first_choice(data, request_id)
     if choice is None:
-        raise unusable_answer("an answer without choices", request_id_of(headers, data.get("id")))
+        raise unusable_answer("an answer without choices", join_ids(data.get("id"), request_id))
     message = choice.get("message") or {}
-    return Reply(
+    reply = Reply(
         text=str(message.get("content") or ""),
         finish_reason=choice.get("finish_reason"),
         usage=usage_of(data.get("usage")),
@@ -141,21 +146,27 @@ def parse_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply:
         done=True,
         tool_calls=_raw_calls(message.get("tool_calls")),
     )
+    return stamp(reply, headers)
 
 
-def parse_event(payload: str, headers: Mapping[str, str]) -> Reply:
-    """Parse one v2 stream event (``[DONE]`` ends the stream)."""
+def parse_event(payload: str, request_id: str | None) -> Reply:
+    """Parse one v2 stream event (``[DONE]`` ends the stream).
+
+    Args:
+        payload: The event's data.
+        request_id: The stream's ``X-Baidu-Request-Id``, for errors.
+    """
     if payload == "[DONE]" or payload.strip() == "[DONE]":
         return Reply(done=True)
-    data = decode_json(payload, "a stream event", headers)
-    _raise_if_error(data, headers, 200)
-    choice = _first_choice(data, headers)
+    data = decode_json(payload, "a stream event", request_id)
+    _raise_if_error(data, request_id, 200)
+    choice = _first_choice(data, request_id)
     if choice is None:
         if not isinstance(data.get("choices"), list) and not data.get("usage"):
             # Not a chunk (a gateway's body, {}): retried like an answer without choices.
             raise unusable_answer(
                 f"a stream event without choices: {payload[:200]}",
-                request_id_of(headers, data.get("id")),
+                join_ids(data.get("id"), request_id),
             )
         choice = {}
     delta = choice.get("delta") or {}
@@ -227,16 +238,16 @@ def _raw_calls(raw: Any) -> list[RawCall]:
     return calls
 
 
-def _first_choice(data: Any, headers: Mapping[str, str]) -> dict[str, Any] | None:
+def _first_choice(data: Any, request_id: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict):
-        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id_of(headers))
+        raise unusable_answer(f"an unexpected answer: {str(data)[:200]}", request_id)
     choices = data.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
         return choices[0]
     return None
 
 
-def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
+def _raise_if_error(data: Any, request_id: str | None, status: int) -> None:
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         error = data["error"]
         code = error.get("code")
@@ -244,9 +255,9 @@ def _raise_if_error(data: Any, headers: Mapping[str, str], status: int) -> None:
             status,
             str(code) if code is not None else None,
             str(error.get("message") or "unknown error"),
-            request_id=request_id_of(headers, data.get("id")),
+            request_id=join_ids(data.get("id"), request_id),
         )
     # Some gateways answer v2 calls in the v1 error format.
-    v1_format = v1_error(data, headers, status)
+    v1_format = v1_error(data, request_id, status)
     if v1_format is not None:
         raise v1_format

@@ -8,17 +8,17 @@ one strict format::
     {"name": "get_weather", "arguments": {"city": "北京"}}
     </tool_call>
 
-Small models follow it loosely. :func:`parse_reply` therefore also finds calls in code
-fences or bare JSON, repairs full-width punctuation, trailing commas and truncation,
-accepts several calls and arguments given as a JSON string, and checks every call
-against the tool's schema (:mod:`~langchain_qianfan_free._tools.args`). It never invents
-a call: when no valid call can be made, the reply is an ordinary answer (and what
-looked like broken calls is reported as ``invalid_tool_calls``).
+Small models follow it loosely. :func:`find_tool_calls` therefore also finds calls in
+code fences or bare JSON, repairs full-width punctuation, trailing commas and truncation
+(:mod:`~langchain_qianfan_free._tools.lenient_json`), accepts several calls and
+arguments given as a JSON string, and checks every call against the tool's schema
+(:mod:`~langchain_qianfan_free._tools.args`). It never invents a call: when no valid
+call can be made, the reply is an ordinary answer (and what looked like broken calls is
+reported as ``invalid_tool_calls``).
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import uuid
@@ -28,30 +28,32 @@ from typing import Any
 
 from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
-from langchain_core.utils.json import parse_partial_json
+from typing_extensions import TypeIs
 
+from langchain_qianfan_free._tools import CALL_CLOSE, CALL_OPEN
 from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.lenient_json import (
+    FENCED,
+    fold_full_width,
+    load,
+    load_all,
+    segments,
+)
 
 __all__ = [
-    "CALL_CLOSE",
-    "CALL_OPEN",
     "RESPONSE_CLOSE",
     "RESPONSE_OPEN",
     "ParsedReply",
     "ToolResult",
-    "balanced_close",
-    "extract_json",
+    "find_tool_calls",
+    "is_tool_call",
     "looks_like_call",
     "new_call_id",
-    "parse_reply",
     "render_calls",
     "render_instruction",
-    "render_json_instruction",
     "render_results",
 ]
 
-CALL_OPEN = "<tool_call>"
-CALL_CLOSE = "</tool_call>"
 RESPONSE_OPEN = "<tool_response>"
 RESPONSE_CLOSE = "</tool_response>"
 
@@ -60,21 +62,6 @@ _TAGGED = re.compile(
     r"(?:([<＜]\s*/\s*tool[_\- ]?call\s*[>＞])|(?=[<＜]\s*tool[_\- ]?call\s*[>＞])|\Z)",
     re.IGNORECASE | re.DOTALL,
 )
-_FENCED = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)(?:```|\Z)", re.DOTALL)
-_FULL_WIDTH = str.maketrans(
-    {
-        "｛": "{",
-        "｝": "}",
-        "［": "[",
-        "］": "]",
-        "：": ":",
-        "，": ",",
-        "“": '"',
-        "”": '"',
-        "＂": '"',
-    }
-)
-_TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _NAME_KEYS = ("name", "tool", "tool_name", "function_name")
 _ARG_KEYS = ("arguments", "args", "parameters", "input", "params")
 
@@ -207,45 +194,7 @@ def render_results(results: Sequence[ToolResult]) -> str:
     return "\n".join(blocks)
 
 
-def render_json_instruction(schema: Mapping[str, Any] | None) -> str:
-    """The instruction for JSON output (structured output without tools).
-
-    Args:
-        schema: The JSON schema the object must match, if known.
-    """
-    text = (
-        "请只输出一个 JSON 对象，不要输出其他内容（不要解释，不要代码块）。 "
-        "Reply with one JSON object only, nothing else (no explanation, no code fence)."
-    )
-    if schema:
-        text += "\n它必须符合这个 JSON Schema。 It must match this JSON Schema: " + json.dumps(
-            schema, ensure_ascii=False, separators=(",", ":")
-        )
-    return text
-
-
-def extract_json(text: str, *, complete: bool = True) -> Any:
-    """The JSON value a reply holds.
-
-    That is the whole reply, a fenced block, or the first balanced ``{...}``/``[...]``
-    in prose; full-width punctuation, trailing commas and single quotes are repaired.
-    With ``complete=False`` (the reply was cut), JSON is never completed by guessing.
-
-    Raises:
-        ValueError: When the reply holds no JSON object or array.
-    """
-    for candidate in (text, *(m.group(1) for m in _FENCED.finditer(text))):
-        value = _load(candidate, partial=complete)
-        if isinstance(value, dict | list):
-            return value
-    for start, end in _segments(text):
-        value = _load(text[start:end], partial=complete)
-        if isinstance(value, dict | list):
-            return value
-    raise ValueError("the reply holds no JSON object")
-
-
-def parse_reply(
+def find_tool_calls(
     text: str, tools: Mapping[str, Mapping[str, Any]], *, complete: bool = True
 ) -> ParsedReply:
     """Find the tool calls in a prompt-mode reply.
@@ -268,11 +217,14 @@ def parse_reply(
     tagged = bool(_TAGGED.search(text))  # a tag declares a call, even a broken one
     for start, end, raw in _candidates(text, names):
         found = False
-        for value in _load_all(raw, partial=complete):
+        for value in load_all(raw, partial=complete):
             for obj in _call_objects(value):
                 found = True
                 made = _make_call(obj, tools, complete=complete)
-                (calls if made.get("type") == "tool_call" else invalid).append(made)  # type: ignore[arg-type]
+                if is_tool_call(made):
+                    calls.append(made)
+                else:
+                    invalid.append(made)
         if found:
             spans.append((start, end))
         elif tagged or looks_like_call(raw, names):
@@ -298,84 +250,26 @@ def _candidates(text: str, names: Sequence[str]) -> Iterator[tuple[int, int, str
         for match in tagged:
             inner, end = match.group(1), match.end()
             if match.group(2) is None:  # no close tag: the block ends with its JSON
-                segments = list(_segments(inner))
-                if segments and segments[-1][1] < len(inner.rstrip()):
-                    inner = inner[: segments[-1][1]]
+                found = list(segments(inner))
+                if found and found[-1][1] < len(inner.rstrip()):
+                    inner = inner[: found[-1][1]]
                     end = match.start(1) + len(inner)
             yield match.start(), end, _unfence(inner)
         return
-    fenced = list(_FENCED.finditer(text))
+    fenced = list(FENCED.finditer(text))
     if fenced:
         for match in fenced:
             yield match.start(), match.end(), match.group(1)
         return
-    for start, end in _segments(text):
+    for start, end in segments(text):
         segment = text[start:end]
         if looks_like_call(segment, names):
             yield start, end, segment
 
 
 def _unfence(raw: str) -> str:
-    match = _FENCED.search(raw)
+    match = FENCED.search(raw)
     return match.group(1) if match else raw
-
-
-def _segments(text: str) -> Iterator[tuple[int, int]]:
-    """Top-level ``{...}`` / ``[...]`` segments (full-width brackets too).
-
-    An unclosed last one runs to the end of the text.
-    """
-    i = 0
-    while i < len(text):
-        if text[i] in "{[｛［":
-            end = _balanced_end(text, i)
-            yield i, end
-            i = end
-        else:
-            i += 1
-
-
-def _balanced_end(text: str, start: int) -> int:
-    end = balanced_close(text, start)
-    return len(text) if end is None else end  # unbalanced: take the rest (a truncated reply)
-
-
-def balanced_close(text: str, start: int) -> int | None:
-    """The end of the bracketed segment opening at ``start``; ``None`` if it is not closed."""
-    depth, quoted, escaped = 0, False, False
-    for i in range(start, len(text)):
-        char = text[i]
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char in '"”':
-                quoted = False
-        elif char in '"“':
-            quoted = True
-        elif char in "{[｛［":
-            depth += 1
-        elif char in "}]｝］":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
-
-
-def _ends_inside_string(text: str) -> bool:
-    quoted, escaped = False, False
-    for char in text:
-        if quoted:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-    return quoted
 
 
 _NAME_VALUE = re.compile(r'"(?:name|tool|tool_name|function_name)"\s*:\s*"([^"]*)"')
@@ -388,7 +282,7 @@ def looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
     That is: a name key together with an arguments key, or a name key whose value
     is one of ``names``. (``{"name": "张三", "age": 3}`` is data, not a call.)
     """
-    folded = raw.translate(_FULL_WIDTH)
+    folded = fold_full_width(raw)
     named = _NAME_VALUE.findall(folded)
     if not named and not any(f'"{key}"' in folded for key in _NAME_KEYS):
         return False
@@ -396,45 +290,6 @@ def looks_like_call(raw: str, names: Sequence[str] = ()) -> bool:
         return True
     wanted = {name.casefold() for name in names}
     return any(value.strip().casefold() in wanted for value in named)
-
-
-def _load_all(raw: str, *, partial: bool) -> list[Any]:
-    """The JSON values in a block: one, or several written one after another."""
-    value = _load(raw, partial=False)
-    if value is not None:
-        return [value]
-    segments = list(_segments(raw))
-    if len(segments) > 1:
-        return [v for s, e in segments if (v := _load(raw[s:e], partial=partial)) is not None]
-    value = _load(raw, partial=partial)
-    return [] if value is None else [value]
-
-
-def _load(raw: str, *, partial: bool = True) -> Any:
-    """Parse JSON the way small models write it; ``None`` when it cannot be read.
-
-    With ``partial``, JSON that only lacks its closing brackets is completed; JSON
-    cut inside a string never is (the value would be cut off).
-    """
-    raw = raw.strip()
-    attempts = (raw, raw.translate(_FULL_WIDTH))
-    for candidate in attempts:
-        for text in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
-            try:
-                return json.loads(text)
-            except ValueError:
-                pass
-    repaired = _TRAILING_COMMA.sub(r"\1", attempts[1])
-    try:
-        return ast.literal_eval(repaired)  # single-quoted, Python-style dicts
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        pass
-    if not partial or _ends_inside_string(repaired):
-        return None
-    try:
-        return parse_partial_json(repaired)  # closing brackets missing at the end
-    except ValueError:
-        return None
 
 
 def _call_objects(data: Any) -> Iterator[Mapping[str, Any]]:
@@ -465,7 +320,7 @@ def _make_call(
             error=f"there is no tool named {raw_name!r}",
         )
     if isinstance(raw_args, str):
-        loaded = _load(raw_args, partial=complete) if raw_args.strip() else {}
+        loaded = load(raw_args, partial=complete) if raw_args.strip() else {}
         raw_args = loaded if loaded is not None else raw_args
     try:
         args = coerce_arguments(raw_args, tools[name])
@@ -482,6 +337,11 @@ def _resolve_name(name: str | None, tools: Mapping[str, Any]) -> str | None:
         return name
     folded = [tool for tool in tools if tool.casefold() == name.casefold()]
     return folded[0] if len(folded) == 1 else None
+
+
+def is_tool_call(made: ToolCall | InvalidToolCall) -> TypeIs[ToolCall]:
+    """Whether a call made from a reply is valid (else it is an ``InvalidToolCall``)."""
+    return made.get("type") == "tool_call"
 
 
 def new_call_id() -> str:

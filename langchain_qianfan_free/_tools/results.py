@@ -2,7 +2,7 @@
 
 Native calls arrive as :class:`~langchain_qianfan_free._protocols.common.RawCall` (JSON
 argument text); prompt-mode calls are found in the reply text by
-:func:`~langchain_qianfan_free._tools.prompt.parse_reply`. Either way every call is
+:func:`~langchain_qianfan_free._tools.prompt.find_tool_calls`. Either way every call is
 checked against its tool's schema, so ``AIMessage.tool_calls`` only holds calls that
 can run; the rest become ``invalid_tool_calls`` with the reason. A forced
 ``tool_choice`` (``"required"`` or a tool name) is then checked: calls to other tools
@@ -24,19 +24,17 @@ from langchain_core.messages import InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call
 
 from langchain_qianfan_free._protocols.common import RawCall
+from langchain_qianfan_free._tools import CALL_OPEN, ToolOutcome, ToolSetup
 from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
+from langchain_qianfan_free._tools.lenient_json import balanced_close, extract_json
 from langchain_qianfan_free._tools.prompt import (
-    CALL_OPEN,
-    balanced_close,
-    extract_json,
+    find_tool_calls,
+    is_tool_call,
     looks_like_call,
     new_call_id,
-    parse_reply,
 )
-from langchain_qianfan_free._tools.setup import ToolSetup
-from langchain_qianfan_free._turns import ToolOutcome
 
-__all__ = ["TextGate", "ToolOutcome", "correction", "merge_raw_calls", "resolve_calls"]
+__all__ = ["TextGate", "correction", "merge_raw_calls", "resolve_calls"]
 
 
 def merge_raw_calls(pieces: Sequence[RawCall]) -> list[RawCall]:
@@ -75,12 +73,12 @@ def resolve_calls(
         invalid: list[InvalidToolCall] = []
         for raw in raw_calls:
             made = _native_call(raw, schemas)
-            if made.get("type") == "tool_call":
-                calls.append(made)  # type: ignore[arg-type]
+            if is_tool_call(made):
+                calls.append(made)
             else:
-                invalid.append(made)  # type: ignore[arg-type]
+                invalid.append(made)
     else:
-        parsed = parse_reply(text, schemas, complete=complete)
+        parsed = find_tool_calls(text, schemas, complete=complete)
         text, calls, invalid = parsed.text, list(parsed.tool_calls), list(parsed.invalid_tool_calls)
     forced = setup.forced
     if isinstance(forced, str) and not calls and not setup.native:

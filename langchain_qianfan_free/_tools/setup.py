@@ -4,34 +4,23 @@ Every LangChain tool form (``BaseTool``, function, pydantic model, TypedDict, JS
 schema dict, OpenAI tool dict) becomes an OpenAI-format function through
 langchain-core's ``convert_to_openai_tool``. ``tool_choice`` accepts what LangChain
 users pass (``"auto"``, ``"none"``, ``"any"``/``"required"``, ``True`` with one tool,
-a tool name, or an OpenAI-style dict) and becomes one :data:`ToolChoice` that each
-calling mode (native v2, native v1, prompt) can express.
+a tool name, or an OpenAI-style dict) and becomes one
+:data:`~langchain_qianfan_free._tools.ToolChoice` that each calling mode (native v2,
+native v1, prompt) can express.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_qianfan_free._catalogue import ModelSpec
-from langchain_qianfan_free._params import ToolCallingMode
-from langchain_qianfan_free._tools.prompt import render_instruction
+from langchain_qianfan_free._tools import ToolCallingMode, ToolChoice, ToolSetup
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
-__all__ = [
-    "ToolCallingMode",
-    "ToolChoice",
-    "ToolSetup",
-    "format_tools",
-    "normalize_tool_choice",
-    "tool_setup",
-]
-
-ToolChoice = str
-"""``"auto"``, ``"none"``, ``"required"``, or the name of the one tool that must be called."""
+__all__ = ["format_tools", "normalize_tool_choice", "tool_setup"]
 
 _KEYWORDS = {"auto": "auto", "none": "none", "any": "required", "required": "required"}
 
@@ -48,9 +37,14 @@ def format_tools(tools: Sequence[Any], strict: bool | None = None) -> list[dict[
     """
     functions: dict[str, dict[str, Any]] = {}
     for tool in tools:
-        function = convert_to_openai_tool(tool, strict=strict)["function"]
+        if isinstance(tool, dict) and tool.get("type") == "function":
+            # Already converted (what bind_tools binds): convert_to_openai_tool would
+            # return it unchanged, so each call skips that work.
+            function = tool["function"]
+        else:
+            function = convert_to_openai_tool(tool, strict=strict)["function"]
         seen = functions.setdefault(function["name"], function)
-        if _untitled(seen) != _untitled(function):
+        if seen is not function and _untitled(seen) != _untitled(function):
             raise QianfanInvalidRequestError(
                 f"Two different tools are named {function['name']}; tool names must be "
                 "unique. Rename one of them."
@@ -113,48 +107,6 @@ def normalize_tool_choice(choice: Any, tool_names: Sequence[str]) -> ToolChoice 
         f"tool_choice={choice!r} is not understood; use 'auto', 'none', 'any', 'required', "
         "True, a tool name, or {'type': 'function', 'function': {'name': ...}}."
     )
-
-
-@dataclass(frozen=True)
-class ToolSetup:
-    """The tools of one request and how they are called.
-
-    Attributes:
-        functions: OpenAI-format functions (``{"name", "description", "parameters"}``).
-        choice: ``None`` (auto), ``"auto"``, ``"none"``, ``"required"`` or a tool name.
-        parallel: ``parallel_tool_calls`` as the user set it (``None``: not set).
-        native: Use the protocol's function calling; else prompt mode.
-    """
-
-    functions: tuple[Mapping[str, Any], ...]
-    choice: ToolChoice | None = None
-    parallel: bool | None = None
-    native: bool = False
-
-    @property
-    def schemas(self) -> dict[str, Mapping[str, Any]]:
-        """Tool name → its ``parameters`` schema."""
-        return {f["name"]: f.get("parameters") or {} for f in self.functions}
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the model may call tools at all (``tool_choice`` is not ``none``)."""
-        return self.choice != "none"
-
-    @property
-    def forced(self) -> bool | str:
-        """The tool that must be called, ``True`` for any tool, ``False`` if none must."""
-        if self.choice in (None, "auto", "none"):
-            return False
-        return True if self.choice == "required" else str(self.choice)
-
-    def instruction(self) -> str | None:
-        """The system-prompt instruction of prompt mode (``None`` when not needed)."""
-        if self.native or not self.enabled:
-            return None
-        return render_instruction(
-            self.functions, required=self.forced, parallel=self.parallel is not False
-        )
 
 
 def tool_setup(

@@ -1,4 +1,4 @@
-"""Structured output: JSON requests and the parsers ``with_structured_output`` uses.
+"""Structured output: ``with_structured_output``, JSON requests and their parsers.
 
 Every method of ``with_structured_output`` is accepted and mapped to what the model
 can do:
@@ -9,52 +9,61 @@ can do:
 * ``json_mode`` / ``json_schema``: a ``response_format`` request. The system prompt
   asks for one JSON object (with the schema when there is one); models with native
   support (:func:`json_request`) also get ``response_format`` in the body. The
-  reply's JSON is found even in prose or code fences (``tool_prompt.extract_json``)
-  and checked against the schema.
+  reply's JSON is found even in prose or code fences
+  (:func:`~langchain_qianfan_free._tools.lenient_json.extract_json`) and checked
+  against the schema.
+
+:func:`structured_output` builds what ``with_structured_output`` returns: the model
+bound for the method, and its parser.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import BaseOutputParser
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
 from langchain_core.outputs import Generation
-from langchain_core.utils.function_calling import convert_to_json_schema
+from langchain_core.runnables import (
+    Runnable,
+    RunnableConfig,
+    RunnableLambda,
+    RunnableMap,
+    RunnablePassthrough,
+)
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ValidationError
 
 from langchain_qianfan_free._tools.args import ArgumentError, coerce_arguments
-from langchain_qianfan_free._tools.prompt import extract_json, render_json_instruction
-from langchain_qianfan_free.errors import QianfanInvalidRequestError
+from langchain_qianfan_free._tools.lenient_json import extract_json
+from langchain_qianfan_free.errors import QianfanInvalidRequestError, ToolChoiceError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 __all__ = [
     "METHODS",
     "JsonOutputParser",
     "JsonRequest",
-    "ToolChoiceError",
     "json_request",
+    "raw_message",
     "require_result",
     "response_format_for",
+    "structured_output",
 ]
 
 METHODS = ("function_calling", "json_mode", "json_schema")
 _SCHEMA_KEY = "schema"
-
-
-class ToolChoiceError(OutputParserException):
-    """A forced ``tool_choice`` was not followed, even after asking again.
-
-    Attributes:
-        message: The model's last reply (an ``AIMessage`` without the call).
-    """
-
-    def __init__(self, error: str, message: AIMessage) -> None:
-        super().__init__(error, llm_output=message.text)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,24 @@ def json_request(
             "{'type': 'json_object'} or {'type': 'json_schema', 'json_schema': "
             "{'name': ..., 'schema': {...}}} (or with_structured_output)."
         )
-    return JsonRequest(render_json_instruction(schema), native if native_support else None)
+    return JsonRequest(_json_instruction(schema), native if native_support else None)
+
+
+def _json_instruction(schema: Mapping[str, Any] | None) -> str:
+    """The instruction for JSON output (structured output without tools).
+
+    Args:
+        schema: The JSON schema the object must match, if known.
+    """
+    text = (
+        "请只输出一个 JSON 对象，不要输出其他内容（不要解释，不要代码块）。 "
+        "Reply with one JSON object only, nothing else (no explanation, no code fence)."
+    )
+    if schema:
+        text += "\n它必须符合这个 JSON Schema。 It must match this JSON Schema: " + json.dumps(
+            schema, ensure_ascii=False, separators=(",", ":")
+        )
+    return text
 
 
 class JsonOutputParser(BaseOutputParser[Any]):
@@ -205,3 +231,100 @@ def require_result(value: Any) -> Any:
 def raw_message(value: BaseMessage | ToolChoiceError) -> BaseMessage:
     """The message to report as ``raw`` (also when the call was refused)."""
     return value.message if isinstance(value, ToolChoiceError) else value
+
+
+def structured_output(
+    model: BaseChatModel,
+    schema: Any,
+    *,
+    method: str,
+    include_raw: bool,
+    strict: bool | None,
+    **kwargs: Any,
+) -> Runnable[Any, Any]:
+    """Build what ``with_structured_output`` returns (see its docstring).
+
+    Raises:
+        QianfanInvalidRequestError: For an unknown method or argument, or no schema
+            where one is needed, before any request.
+    """
+    if kwargs:
+        raise QianfanInvalidRequestError(
+            f"with_structured_output got unknown argument(s) {', '.join(sorted(kwargs))}; "
+            "it takes schema, method, include_raw and strict."
+        )
+    if method not in METHODS:
+        raise QianfanInvalidRequestError(
+            f"method={method!r} is not a structured-output method; use one of {', '.join(METHODS)}."
+        )
+    if schema is None and method != "json_mode":
+        raise QianfanInvalidRequestError(
+            f"method={method!r} needs a schema (a pydantic model, TypedDict or JSON "
+            "schema); only method='json_mode' works without one (it returns a dict)."
+        )
+    trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+    pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+    parser: Runnable[Any, Any]
+    if method == "function_calling":
+        name = convert_to_openai_tool(schema)["function"]["name"]
+        llm = model.bind_tools(
+            [schema],
+            tool_choice=name,
+            parallel_tool_calls=False,
+            strict=strict,
+            ls_structured_output_format=trace,
+        )
+        tools_parser = (
+            PydanticToolsParser(tools=[schema], first_tool_only=True)
+            if pydantic
+            else JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        )
+        parser = tools_parser | RunnableLambda(require_result)
+    else:
+        llm = model.bind(
+            response_format=response_format_for(method, schema, strict),
+            ls_structured_output_format=trace,
+        )
+        parser = JsonOutputParser(schema_=schema)
+    if not include_raw:
+        return llm | parser
+    return _with_raw(llm, parser)
+
+
+def _with_raw(llm: Runnable[Any, Any], parser: Runnable[Any, Any]) -> Runnable[Any, Any]:
+    """``{"raw", "parsed", "parsing_error"}``; a refused forced call is a parsing error."""
+
+    def call(value: Any, config: RunnableConfig) -> BaseMessage | ToolChoiceError:
+        try:
+            return llm.invoke(value, config)  # type: ignore[no-any-return]
+        except ToolChoiceError as error:
+            return error
+
+    async def acall(value: Any, config: RunnableConfig) -> BaseMessage | ToolChoiceError:
+        try:
+            return await llm.ainvoke(value, config)  # type: ignore[no-any-return]
+        except ToolChoiceError as error:
+            return error
+
+    def parse(answer: BaseMessage | ToolChoiceError) -> Any:
+        if isinstance(answer, ToolChoiceError):
+            raise answer
+        return parser.invoke(answer)
+
+    attempt = RunnableLambda(call, afunc=acall)
+    parsed = RunnablePassthrough.assign(
+        parsed=itemgetter("answer") | RunnableLambda(parse), parsing_error=lambda _: None
+    )
+    fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+    shaped: Runnable[Any, Any] = RunnableLambda(
+        lambda x: {
+            "raw": raw_message(x["answer"]),
+            "parsed": x["parsed"],
+            "parsing_error": x["parsing_error"],
+        }
+    )
+    return (
+        RunnableMap(answer=attempt)
+        | parsed.with_fallbacks([fallback], exception_key="parsing_error")
+        | shaped
+    )

@@ -9,7 +9,8 @@
   than :data:`MAX_RETRY_AFTER` gets no retry: the error is raised at once, with the
   wait in its ``retry_after`` attribute (every error whose answer had the header
   carries it).
-* A v1 access-token error (110/111) is not a retry: the token is refreshed and the
+* A rejected token (:data:`TOKEN_ERROR_CODES`: a v1 access token's 100/110/111, a v2
+  bearer token's ``invalid_iam_token``) is not a retry: the token is refreshed and the
   request re-sent once, whatever ``max_retries`` is.
 * A stream is retried only before its first event reached the caller (the
   transports enforce that by not catching errors after the first event).
@@ -26,19 +27,19 @@ from collections.abc import Callable, Mapping
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from langchain_qianfan_free import _logs as logs
-from langchain_qianfan_free._auth.schemes import Auth, IamBearerAuth, OAuthTokenAuth
-from langchain_qianfan_free.errors import (
-    TOKEN_ERROR_CODES,
-    QianfanAuthenticationError,
-    QianfanError,
-)
+from langchain_qianfan_free.errors import QianfanAuthenticationError, QianfanError
+
+if TYPE_CHECKING:
+    from langchain_qianfan_free._auth import TokenAuth
 
 __all__ = [
     "INITIAL_DELAY",
     "MAX_DELAY",
     "MAX_RETRY_AFTER",
+    "TOKEN_ERROR_CODES",
     "Action",
     "Attempts",
     "decide",
@@ -62,6 +63,11 @@ thread or a stream for minutes without a word; the caller decides whether to wai
 """
 
 
+TOKEN_ERROR_CODES: frozenset[int | str] = frozenset({100, 110, 111, "invalid_iam_token"})
+"""Codes that mean a fetched token (v1 access token, v2 bearer minted from IAM keys) is
+missing, invalid or expired: refresh it and resend once (API keys are never refreshed)."""
+
+
 class Action(Enum):
     """What to do after a failed attempt."""
 
@@ -77,8 +83,8 @@ def decide(error: QianfanError, *, attempt: int, max_retries: int, can_refresh: 
         error: What went wrong.
         attempt: How many retries were already made (0 on the first failure).
         max_retries: The model's ``max_retries``.
-        can_refresh: Whether a fresh v1 access token may still be fetched for this
-            request (only once per request).
+        can_refresh: Whether a fresh token (v1 access token, v2 bearer token) may
+            still be fetched for this request (only once per request).
 
     Returns:
         The action for the transport loop.
@@ -164,19 +170,25 @@ def _reason(error: QianfanError) -> str:
 class Attempts:
     """Book-keeping of one call's retry loop (each transport runs the loop itself).
 
+    Args:
+        token_source: Where the call's token comes from, when it sends a fetched one
+            (``auth.token_source``): a rejected token is then dropped and the request
+            re-sent once with a fresh one. ``None``: nothing to refresh.
+        max_retries: The model's ``max_retries``.
+
     Attributes:
-        credential: The credential the current attempt used, so that a rejected v1
-            token is the one dropped from the cache.
+        credential: The token the current attempt sent, so that a rejected token is
+            the one dropped from the cache.
     """
 
-    def __init__(self, auth: Auth, max_retries: int) -> None:
-        self._auth = auth
+    def __init__(self, token_source: TokenAuth | None, max_retries: int) -> None:
+        self._token_source = token_source
         self._max_retries = max_retries
         self._attempt = 0
         self._refreshed = False
         self.credential: str | None = None
 
-    def after(self, error: QianfanError, headers: Mapping[str, str] | None) -> float:
+    def wait_or_raise(self, error: QianfanError, headers: Mapping[str, str] | None) -> float:
         """Seconds to wait before the next attempt; raises ``error`` when there is none.
 
         Raises:
@@ -187,16 +199,16 @@ class Attempts:
         asked = retry_after(headers) if headers else error.retry_after
         if asked is not None and asked != error.retry_after:
             error.set_retry_after(asked)
+        refreshable = None if self._refreshed else self._token_source  # once per call
         action = decide(
             error,
             attempt=self._attempt,
             max_retries=self._max_retries,
-            can_refresh=self._auth.can_refresh and not self._refreshed,
+            can_refresh=refreshable is not None,
         )
-        if action is Action.REFRESH_TOKEN:
-            assert isinstance(self._auth, OAuthTokenAuth | IamBearerAuth)  # noqa: S101
+        if action is Action.REFRESH_TOKEN and refreshable is not None:
             logs.info("retry: %s; re-sending with a fresh token", _reason(error))
-            self._auth.invalidate(self.credential)
+            refreshable.cache.reject(refreshable, self.credential)
             self._refreshed = True
             return 0.0
         if action is Action.RETRY:

@@ -1,4 +1,10 @@
-"""The emulator's settings: defaults, credentials and limits, checked once at construction."""
+"""The emulator's settings: defaults, credentials and limits, checked once at construction.
+
+:class:`EmulatorConfig` is a plain record: its field defaults are the emulator's
+defaults, and :class:`~langchain_qianfan_free.emulator.QianfanEmulator` (the one place
+that takes the user-facing arguments) normalises into it with :func:`as_strings` and
+:func:`as_models`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ __all__ = [
     "DEFAULT_IAM_SK",
     "DEFAULT_SK",
     "EmulatorConfig",
+    "as_models",
+    "as_strings",
 ]
 
 #: The v2 API key the emulator accepts by default.
@@ -31,7 +39,17 @@ DEFAULT_IAM_AK = "emulator-iam-access-key"
 DEFAULT_IAM_SK = "emulator-iam-secret-key"
 
 
-def _strings(name: str, values: Iterable[str]) -> tuple[str, ...]:
+def as_strings(name: str, values: Iterable[str]) -> tuple[str, ...]:
+    """``values`` as a tuple of at least one non-empty string.
+
+    Args:
+        name: The setting, for the error message.
+        values: Any iterable of strings (not a single string).
+
+    Raises:
+        TypeError: ``values`` is a single string.
+        ValueError: It is empty or holds an empty string or a non-string.
+    """
     if isinstance(values, str):
         raise TypeError(f"{name} must be an iterable of strings, not a single string")
     found = tuple(values)
@@ -40,8 +58,23 @@ def _strings(name: str, values: Iterable[str]) -> tuple[str, ...]:
     return found
 
 
+def as_models(custom_models: Mapping[str, str | None] | Iterable[str]) -> dict[str, str | None]:
+    """``custom_models`` as name → catalogue model (``None``: default limits).
+
+    Args:
+        custom_models: A mapping, or an iterable of names (each with default limits).
+
+    Raises:
+        TypeError: A single string was given.
+        ValueError: An empty name was given in the iterable form.
+    """
+    if isinstance(custom_models, Mapping):
+        return dict(custom_models)
+    return dict.fromkeys(as_strings("custom_models", custom_models))
+
+
 def _check_iam_credentials(credentials: Mapping[str, str]) -> None:
-    _strings("iam_credentials", credentials.keys())
+    as_strings("iam_credentials", credentials.keys())
     for access_key, secret in credentials.items():
         # The AK is one "/"-separated field of the Authorization header.
         if "/" in access_key or access_key != access_key.strip():
@@ -55,9 +88,11 @@ def _check_iam_credentials(credentials: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Settings of one emulator (see :class:`~langchain_qianfan_free.emulator.QianfanEmulator`).
+    """Settings of one emulator, normalised (``emulator.config``).
 
-    Keys and secrets are left out of ``repr``.
+    :class:`~langchain_qianfan_free.emulator.QianfanEmulator` builds it from its
+    arguments (documented there); the defaults below are the emulator's defaults.
+    Values are checked on construction. Keys and secrets are left out of ``repr``.
 
     Attributes:
         host: Interface to listen on.
@@ -107,9 +142,9 @@ class EmulatorConfig:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        _strings("api_keys", self.api_keys)
-        _strings("app_ids", self.app_ids)
-        _strings("credentials", self.credentials.keys())
+        as_strings("api_keys", self.api_keys)
+        as_strings("app_ids", self.app_ids)
+        as_strings("credentials", self.credentials.keys())
         if not all(isinstance(secret, str) and secret for secret in self.credentials.values()):
             raise ValueError("credentials: every Secret Key must be a non-empty string")
         _check_iam_credentials(self.iam_credentials)
@@ -125,56 +160,3 @@ class EmulatorConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.rate_window > 0:  # also refuses NaN
             raise ValueError(f"rate_window must be > 0 seconds, got {self.rate_window}")
-
-    @classmethod
-    def build(
-        cls,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_keys: Iterable[str] | None = None,
-        app_ids: Iterable[str] | None = None,
-        credentials: Mapping[str, str] | None = None,
-        iam_credentials: Mapping[str, str] | None = None,
-        iam_clock_skew: float = 300.0,
-        clock: Callable[[], float] | None = None,
-        token_ttl: int = 2592000,
-        rpm: int = 300,
-        tpm: int = 300000,
-        rate_window: float = 60.0,
-        custom_models: Mapping[str, str | None] | Iterable[str] | None = None,
-        unsafe_input_words: Iterable[str] = ("EMULATOR_UNSAFE_INPUT",),
-        unsafe_output_words: Iterable[str] = ("EMULATOR_UNSAFE_OUTPUT",),
-        stream_chunk_chars: int = 6,
-        seed: int | None = None,
-    ) -> EmulatorConfig:
-        """Normalise user-facing arguments (iterables, ``None`` for defaults) into a config."""
-        if custom_models is None:
-            models: dict[str, str | None] = {}
-        elif isinstance(custom_models, Mapping):
-            models = dict(custom_models)
-        else:
-            models = dict.fromkeys(_strings("custom_models", custom_models))
-        return cls(
-            host=host,
-            port=port,
-            api_keys=_strings("api_keys", api_keys) if api_keys is not None else (DEFAULT_API_KEY,),
-            app_ids=_strings("app_ids", app_ids) if app_ids is not None else (DEFAULT_APP_ID,),
-            credentials=dict(credentials) if credentials is not None else {DEFAULT_AK: DEFAULT_SK},
-            iam_credentials=(
-                dict(iam_credentials)
-                if iam_credentials is not None
-                else {DEFAULT_IAM_AK: DEFAULT_IAM_SK}
-            ),
-            iam_clock_skew=iam_clock_skew,
-            clock=clock if clock is not None else time.time,
-            token_ttl=token_ttl,
-            rpm=rpm,
-            tpm=tpm,
-            rate_window=rate_window,
-            custom_models=models,
-            unsafe_input_words=tuple(unsafe_input_words),
-            unsafe_output_words=tuple(unsafe_output_words),
-            stream_chunk_chars=stream_chunk_chars,
-            seed=seed,
-        )

@@ -1,10 +1,11 @@
 """Scripted behaviour for the next chat requests: faults and replies, in FIFO order.
 
 Each ``queue_*`` call of :class:`~langchain_qianfan_free.emulator.QianfanEmulator`
-appends one fault with a repeat count. Every chat request that gets past routing
-and authentication takes the fault at the head of the queue (one use of it); a
-request that finds the queue empty is answered normally. The test thread fills the
-queue while the server thread drains it, hence the lock.
+appends one fault with a repeat count and an optional filter (``match=``, see
+:class:`Match`). Every chat request that gets past routing and authentication takes
+one use of the oldest queued fault whose filter accepts it; faults it does not match
+stay queued, in order; a request that finds no fault for it is answered normally.
+The test thread fills the queue while the server thread drains it, hence the lock.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Literal, TypeAlias
 
-from langchain_qianfan_free.emulator.tooltypes import ToolCall
+from langchain_qianfan_free.emulator._model.tooltypes import ToolCall
+from langchain_qianfan_free.emulator._models import ModelRegistry
+from langchain_qianfan_free.emulator.records import RecordedRequest
 
 __all__ = [
     "DisconnectFault",
@@ -24,11 +27,14 @@ __all__ = [
     "Fault",
     "HttpStatusFault",
     "MalformedJsonFault",
+    "Match",
+    "MatchSpec",
     "ReplyFault",
     "Scenario",
     "SlowFault",
     "StreamErrorFault",
     "ToolCallsFault",
+    "describe",
 ]
 
 
@@ -194,10 +200,144 @@ Fault: TypeAlias = (
 )
 
 
-@dataclass
+@dataclass(frozen=True, repr=False)
+class Match:
+    """Which chat requests a queued fault is for: every field that is set must hold.
+
+    ``match=`` on the ``queue_*`` methods takes a :class:`Match`, a string shorthand
+    (:meth:`parse`) or a callable that gets the request's
+    :class:`~langchain_qianfan_free.emulator.RecordedRequest` and returns whether the
+    fault is for it.
+
+    Attributes:
+        protocol: ``"v1"`` or ``"v2"``.
+        model: A model as either protocol or the catalogue names it (v1 endpoint
+            ``ernie_speed``, v2 id ``ernie-speed-8k``, ``ERNIE-Speed-8K``, any case
+            for catalogue names): the request must address that model, on either
+            protocol (unless ``protocol`` is set too). A custom model is its own name.
+        path: The exact request path without the query string, e.g.
+            ``/rpc/2.0/ai_custom/v1/wenxinworkshop/chat/ernie_speed``.
+    """
+
+    protocol: Literal["v1", "v2"] | None = None
+    model: str | None = None
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.protocol not in (None, "v1", "v2"):
+            raise ValueError(f'Match.protocol must be "v1" or "v2", got {self.protocol!r}')
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"Match.path must start with '/', got {self.path!r}")
+
+    def __repr__(self) -> str:
+        shown = [
+            f"{item.name}={getattr(self, item.name)!r}"
+            for item in fields(self)
+            if getattr(self, item.name) is not None
+        ]
+        return f"Match({', '.join(shown)})"
+
+    @classmethod
+    def parse(cls, text: str) -> Match:
+        """The shorthand: ``"v1"``/``"v2"`` a protocol, ``"/…"`` a path, else a model."""
+        if text == "v1":
+            return cls(protocol="v1")
+        if text == "v2":
+            return cls(protocol="v2")
+        if text.startswith("/"):
+            return cls(path=text)
+        return cls(model=text)
+
+
+#: What ``match=`` accepts: ``None`` (every chat request), a :class:`Match`, its string
+#: shorthand, or a callable deciding from the :class:`RecordedRequest`.
+MatchSpec: TypeAlias = Match | str | Callable[[RecordedRequest], bool] | None
+
+
+@dataclass(frozen=True)
+class _Filter:
+    """A compiled ``match=``: a :class:`Match` with its model resolved, or a callable."""
+
+    match: Match = field(default_factory=Match)
+    model: str | None = None  # the canonical name of ``match.model``
+    test: Callable[[RecordedRequest], bool] | None = None
+
+    def accepts(self, request: RecordedRequest, model: str | None) -> bool:
+        if self.test is not None:
+            return bool(self.test(request))
+        match = self.match
+        return (
+            (match.protocol is None or request.protocol == match.protocol)
+            and (match.path is None or request.path == match.path)
+            and (self.model is None or model == self.model)
+        )
+
+    def __str__(self) -> str:
+        if self.test is not None:
+            return getattr(self.test, "__qualname__", type(self.test).__name__)
+        return repr(self.match)
+
+
+def _compile(match: MatchSpec, models: ModelRegistry) -> _Filter | None:
+    if match is None:
+        return None
+    if isinstance(match, str):
+        match = Match.parse(match)
+    if isinstance(match, Match):
+        model = None
+        if match.model is not None:
+            model = models.canonical(match.model)
+            if model is None:
+                raise ValueError(
+                    f"match: {match.model!r} is not a model this emulator serves (a v1 "
+                    'endpoint, v2 id or catalogue name); a string is "v1", "v2", a path '
+                    "starting with '/', or a model"
+                )
+        return _Filter(match, model)
+    if callable(match):
+        return _Filter(test=match)
+    raise TypeError(
+        "match must be a Match, a string, a callable taking the RecordedRequest, or None; "
+        f"got {type(match).__name__}"
+    )
+
+
+def _shown(name: str, value: Any) -> str:
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    if name == "headers":  # names only: values may be credentials
+        return "[" + ", ".join(repr(header) for header, _ in value) + "]"
+    if name == "calls":
+        return "[" + ", ".join(repr(call.name) for call in value) + "]"
+    if isinstance(value, str) and len(value) > 40:
+        return repr(value[:40] + "…")
+    return repr(value)
+
+
+def describe(fault: Fault) -> str:
+    """A one-line summary of ``fault`` for failure messages.
+
+    Fields left at their defaults are omitted; bodies show their length, headers
+    their names, tool calls their names, and long texts their first 40 characters.
+    """
+    parts = [
+        f"{item.name}={_shown(item.name, getattr(fault, item.name))}"
+        for item in fields(fault)
+        if item.default is MISSING or getattr(fault, item.name) != item.default
+    ]
+    return f"{type(fault).__name__}({', '.join(parts)})"
+
+
+@dataclass(eq=False)
 class _Entry:
     fault: Fault
-    remaining: int = field(default=1)
+    remaining: int = 1
+    filter: _Filter | None = None
+
+    def accepts(self, request: RecordedRequest | None, model: str | None) -> bool:
+        if self.filter is None:
+            return True
+        return request is not None and self.filter.accepts(request, model)
 
 
 def make_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
@@ -206,38 +346,86 @@ def make_headers(headers: Mapping[str, str] | None) -> tuple[tuple[str, str], ..
 
 
 class Scenario:
-    """Thread-safe FIFO of faults with repeat counts."""
+    """Thread-safe FIFO of faults with repeat counts and optional filters.
 
-    def __init__(self) -> None:
+    Args:
+        models: Resolves the model names of ``match=`` filters; default the catalogue's
+            models (the emulator passes its own registry, custom models included).
+    """
+
+    def __init__(self, models: ModelRegistry | None = None) -> None:
         self._queue: deque[_Entry] = deque()
-        self._lock = threading.Lock()
+        # Re-entrant: a match callable runs under the lock and may read the emulator.
+        self._lock = threading.RLock()
+        self._models = models or ModelRegistry()
 
-    def push(self, fault: Fault, times: int = 1) -> None:
-        """Queue ``fault`` for the next ``times`` chat requests (after what is queued).
+    def push(self, fault: Fault, times: int = 1, *, match: MatchSpec = None) -> None:
+        """Queue ``fault`` for the next ``times`` matching chat requests (after what is queued).
+
+        Args:
+            fault: The behaviour.
+            times: How many requests get it.
+            match: Which requests may take it (:data:`MatchSpec`); ``None``: any.
 
         Raises:
-            ValueError: ``times`` is below 1.
+            ValueError: ``times`` is below 1, or ``match`` names a model that is not served.
+            TypeError: ``match`` is of an unsupported type.
         """
         if times < 1:
             raise ValueError(f"times must be >= 1, got {times}")
+        entry = _Entry(fault, times, _compile(match, self._models))
         with self._lock:
-            self._queue.append(_Entry(fault, times))
+            self._queue.append(entry)
 
-    def take(self) -> Fault | None:
-        """Use the head fault once; ``None`` when nothing is queued."""
+    def take(
+        self, request: RecordedRequest | None = None, model: str | None = None
+    ) -> Fault | None:
+        """Use the oldest fault whose filter accepts this request once; ``None`` if none does.
+
+        Args:
+            request: The chat request; without one only unfiltered faults are taken.
+            model: The canonical name of the model it addresses (``None`` if unknown).
+        """
         with self._lock:
-            if not self._queue:
-                return None
-            head = self._queue[0]
-            head.remaining -= 1
-            if head.remaining == 0:
-                self._queue.popleft()
-            return head.fault
+            for entry in list(self._queue):  # a copy: a match callable may queue more
+                if entry.accepts(request, model):
+                    entry.remaining -= 1
+                    if entry.remaining == 0:
+                        self._queue.remove(entry)
+                    return entry.fault
+            return None
 
     def pending(self) -> list[Fault]:
         """Faults still queued, one list item per remaining use."""
         with self._lock:
             return [entry.fault for entry in self._queue for _ in range(entry.remaining)]
+
+    def assert_all_consumed(self, hide: Iterable[str] = ()) -> None:
+        """Fail when something queued was never used.
+
+        Args:
+            hide: Strings masked as ``***`` in the message (the emulator's secrets).
+
+        Raises:
+            AssertionError: Listing each unused fault with its remaining uses and filter.
+        """
+        with self._lock:
+            left = [(entry.fault, entry.remaining, entry.filter) for entry in self._queue]
+        if not left:
+            return
+        lines = []
+        for fault, remaining, rule in left:
+            uses = f", {remaining} uses left" if remaining > 1 else ""
+            where = f", match={rule}" if rule is not None else ""
+            lines.append(f"  {describe(fault)}{uses}{where}")
+        total = sum(remaining for _, remaining, _ in left)
+        noun = "use" if total == 1 else "uses"
+        text = f"queued emulator behaviour was never used ({total} {noun} left):\n"
+        text += "\n".join(lines)
+        for secret in hide:
+            if secret:
+                text = text.replace(secret, "***")
+        raise AssertionError(text)
 
     def clear(self) -> None:
         """Drop every queued fault."""

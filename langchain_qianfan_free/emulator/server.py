@@ -1,8 +1,8 @@
 """The public emulator object: configuration, lifecycle and the scenario API.
 
-:class:`QianfanEmulator` owns an :class:`~langchain_qianfan_free.emulator.handlers.EmulatorState`
-and a :class:`~langchain_qianfan_free.emulator.runner.BackgroundServer`. Every method
-is safe to call from any thread while the server runs.
+:class:`QianfanEmulator` owns an ``EmulatorState`` (everything the routes share) and a
+background server thread. Every method is safe to call from any thread while the
+server runs.
 """
 
 from __future__ import annotations
@@ -10,9 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from langchain_qianfan_free.emulator.bearer import BEARER_TOKEN_PATH, DEFAULT_BEARER_SECONDS
+from langchain_qianfan_free.emulator._bearer import BEARER_TOKEN_PATH, DEFAULT_BEARER_SECONDS
+from langchain_qianfan_free.emulator._handlers import (
+    TOKEN_PATH,
+    V1_PREFIX,
+    V2_CHAT,
+    EmulatorState,
+    build_app,
+)
+from langchain_qianfan_free.emulator._runner import BackgroundServer
+from langchain_qianfan_free.emulator._scenario_api import ScenarioAPI
 from langchain_qianfan_free.emulator.config import (
     DEFAULT_AK,
     DEFAULT_API_KEY,
@@ -21,33 +30,18 @@ from langchain_qianfan_free.emulator.config import (
     DEFAULT_IAM_SK,
     DEFAULT_SK,
     EmulatorConfig,
-)
-from langchain_qianfan_free.emulator.handlers import (
-    TOKEN_PATH,
-    V1_PREFIX,
-    V2_CHAT,
-    EmulatorState,
-    build_app,
+    as_models,
+    as_strings,
 )
 from langchain_qianfan_free.emulator.records import RecordedRequest
-from langchain_qianfan_free.emulator.runner import BackgroundServer
-from langchain_qianfan_free.emulator.scenario import (
-    DisconnectFault,
-    ErrorFault,
-    Fault,
-    HttpStatusFault,
-    MalformedJsonFault,
-    ReplyFault,
-    SlowFault,
-    StreamErrorFault,
-    ToolCallsFault,
-    make_headers,
-)
 
 __all__ = ["QianfanEmulator"]
 
+#: The defaults (one definition: :class:`EmulatorConfig`'s fields).
+_DEFAULTS = EmulatorConfig()
 
-class QianfanEmulator:
+
+class QianfanEmulator(ScenarioAPI):
     """A local stand-in for Baidu Qianfan's chat APIs (v1 wenxinworkshop and v2), for tests.
 
     It serves, on one HTTP root: the OAuth token endpoint ``/oauth/2.0/token``, the IAM
@@ -57,7 +51,8 @@ class QianfanEmulator:
     minted bearer token), validating requests and answering as documented. Replies
     are deterministic echoes unless scripted; requests with tools get a scripted model
     that calls them (natively on FC-capable models, or through the prompt-mode contract);
-    faults are queued with ``queue_*``.
+    faults and replies are queued with ``queue_*`` (``match=`` aims one at some
+    requests), and :meth:`assert_all_consumed` checks that every one was used.
 
     Example:
         .. code-block:: python
@@ -112,40 +107,43 @@ class QianfanEmulator:
     def __init__(
         self,
         *,
-        host: str = "127.0.0.1",
-        port: int = 0,
+        host: str = _DEFAULTS.host,
+        port: int = _DEFAULTS.port,
         api_keys: Iterable[str] | None = None,
         app_ids: Iterable[str] | None = None,
         credentials: Mapping[str, str] | None = None,
         iam_credentials: Mapping[str, str] | None = None,
-        iam_clock_skew: float = 300.0,
+        iam_clock_skew: float = _DEFAULTS.iam_clock_skew,
         clock: Callable[[], float] | None = None,
-        token_ttl: int = 2592000,
-        rpm: int = 300,
-        tpm: int = 300000,
-        rate_window: float = 60.0,
+        token_ttl: int = _DEFAULTS.token_ttl,
+        rpm: int = _DEFAULTS.rpm,
+        tpm: int = _DEFAULTS.tpm,
+        rate_window: float = _DEFAULTS.rate_window,
         custom_models: Mapping[str, str | None] | Iterable[str] | None = None,
-        unsafe_input_words: Iterable[str] = ("EMULATOR_UNSAFE_INPUT",),
-        unsafe_output_words: Iterable[str] = ("EMULATOR_UNSAFE_OUTPUT",),
-        stream_chunk_chars: int = 6,
-        seed: int | None = None,
+        unsafe_input_words: Iterable[str] = _DEFAULTS.unsafe_input_words,
+        unsafe_output_words: Iterable[str] = _DEFAULTS.unsafe_output_words,
+        stream_chunk_chars: int = _DEFAULTS.stream_chunk_chars,
+        seed: int | None = _DEFAULTS.seed,
     ) -> None:
-        self.config = EmulatorConfig.build(
+        # The one place the user-facing arguments are normalised (None: the default).
+        self.config = EmulatorConfig(
             host=host,
             port=port,
-            api_keys=api_keys,
-            app_ids=app_ids,
-            credentials=credentials,
-            iam_credentials=iam_credentials,
+            api_keys=_DEFAULTS.api_keys if api_keys is None else as_strings("api_keys", api_keys),
+            app_ids=_DEFAULTS.app_ids if app_ids is None else as_strings("app_ids", app_ids),
+            credentials=dict(_DEFAULTS.credentials if credentials is None else credentials),
+            iam_credentials=dict(
+                _DEFAULTS.iam_credentials if iam_credentials is None else iam_credentials
+            ),
             iam_clock_skew=iam_clock_skew,
-            clock=clock,
+            clock=_DEFAULTS.clock if clock is None else clock,
             token_ttl=token_ttl,
             rpm=rpm,
             tpm=tpm,
             rate_window=rate_window,
-            custom_models=custom_models,
-            unsafe_input_words=unsafe_input_words,
-            unsafe_output_words=unsafe_output_words,
+            custom_models={} if custom_models is None else as_models(custom_models),
+            unsafe_input_words=tuple(unsafe_input_words),
+            unsafe_output_words=tuple(unsafe_output_words),
             stream_chunk_chars=stream_chunk_chars,
             seed=seed,
         )
@@ -325,11 +323,6 @@ class QianfanEmulator:
         """
         return self._state.limiter.rejected
 
-    @property
-    def pending_faults(self) -> list[Fault]:
-        """Queued behaviour not used yet, one item per remaining use."""
-        return self._state.scenario.pending()
-
     def reset(self) -> None:
         """Clear queued faults, the request log and rate-limit windows.
 
@@ -342,128 +335,3 @@ class QianfanEmulator:
         self._state.limiter.clear()
         self._state.tokens.restore_all()
         self._state.bearer.restore_all()
-
-    # -- scenario -------------------------------------------------------------------------
-
-    def queue_error(self, code: int, message: str | None = None, *, times: int = 1) -> None:
-        """Answer the next chat request(s) with a Qianfan error given by its v1 code.
-
-        v1 routes get HTTP 200 ``{"error_code", "error_msg", "id"}``; v2 gets the
-        documented equivalent (e.g. 336501 → 429 ``rpm_rate_limit_exceeded``; see
-        :mod:`~langchain_qianfan_free.emulator.errors`).
-
-        Args:
-            code: v1 error code, e.g. 336501, 18, 2, 336100, 110, 336003.
-            message: Error text; default the documented text for ``code``.
-            times: How many requests get it.
-        """
-        self._state.scenario.push(ErrorFault(code, message), times)
-
-    def queue_http_status(
-        self,
-        status: int,
-        body: str | bytes = b"",
-        *,
-        headers: Mapping[str, str] | None = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next chat request(s) with a raw HTTP status (e.g. a 502 HTML page).
-
-        Args:
-            status: HTTP status, 200-599.
-            body: Response body (``str`` is sent as UTF-8); its Content-Type is guessed
-                (HTML, JSON or text) unless ``headers`` sets one.
-            headers: Extra response headers.
-            times: How many requests get it.
-        """
-        raw = body.encode("utf-8") if isinstance(body, str) else body
-        self._state.scenario.push(HttpStatusFault(status, raw, make_headers(headers)), times)
-
-    def queue_slow(self, seconds: float, *, times: int = 1) -> None:
-        """Delay the first byte of the next answer(s) by ``seconds``."""
-        self._state.scenario.push(SlowFault(seconds), times)
-
-    def queue_disconnect(self, *, after_events: int | None = None, times: int = 1) -> None:
-        """Drop the connection of the next chat request(s).
-
-        Args:
-            after_events: ``None``: close without any answer. ``N``: for a stream, send
-                ``N`` events then drop the connection with no terminator (a non-stream
-                request is dropped without answer).
-            times: How many requests get it.
-        """
-        self._state.scenario.push(DisconnectFault(after_events), times)
-
-    def queue_malformed_json(self, *, times: int = 1) -> None:
-        """Answer HTTP 200 with a body that is not JSON (a stream: one event that is not JSON)."""
-        self._state.scenario.push(MalformedJsonFault(), times)
-
-    def queue_stream_error(
-        self, code: int, *, after_events: int = 1, message: str | None = None, times: int = 1
-    ) -> None:
-        """Fail a stream after ``after_events`` events.
-
-        v1 sends a bare JSON line ``{"error_code", "error_msg", "id"}`` (no ``data:``);
-        v2 a ``data: {"error": {...}}`` event; then the answer ends. A non-stream
-        request gets the error as a normal error answer.
-        """
-        self._state.scenario.push(StreamErrorFault(code, after_events, message), times)
-
-    def queue_reply(self, text: str, *, finish_reason: str | None = None, times: int = 1) -> None:
-        """Reply ``text`` to the next chat request(s); ``stop`` and token limits still apply.
-
-        Args:
-            text: Reply text.
-            finish_reason: Reported when the text is not cut; default the protocol's
-                natural value (v1 ``normal``, v2 ``stop``).
-            times: How many requests get it.
-        """
-        self._state.scenario.push(ReplyFault(text, finish_reason), times)
-
-    def queue_tool_calls(
-        self,
-        calls: Iterable[Mapping[str, Any]],
-        *,
-        thoughts: str | None = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next chat request(s) with these native tool calls.
-
-        Whatever the model (FC-capable or not) and whatever tools the request sends:
-        v2 answers ``tool_calls`` with ``finish_reason: "tool_calls"``; v1 answers the
-        first call as ``function_call`` with ``finish_reason: "function_call"``. Ids
-        (``call_…``) come from the seeded id source. Input moderation still applies.
-
-        Example:
-            .. code-block:: python
-
-                emu.queue_tool_calls([{"name": "get_weather", "arguments": {"city": "北京"}}])
-                emu.queue_tool_calls([{"name": "f", "arguments": "{not json"}])  # sent as is
-
-        Args:
-            calls: ``[{"name": str, "arguments": dict | str}, ...]``; a ``dict`` is sent
-                as JSON, a ``str`` as is (to script malformed arguments).
-            thoughts: v1 ``function_call.thoughts``; default a short Chinese sentence.
-            times: How many requests get it.
-
-        Raises:
-            ValueError: ``calls`` is empty or a call has no name.
-            TypeError: A call's arguments are neither a dict nor a str.
-        """
-        self._state.scenario.push(ToolCallsFault.build(calls, thoughts), times)
-
-    def expire_tokens(self) -> None:
-        """Every access token issued so far now answers 111 ``Access token expired``."""
-        self._state.tokens.expire_all()
-
-    def revoke_tokens(self) -> None:
-        """Every access token issued so far now answers 110 (invalid)."""
-        self._state.tokens.revoke_all()
-
-    def expire_bearer_tokens(self) -> None:
-        """Every bearer token minted so far is now past its ``expireTime``.
-
-        v2 requests carrying one answer 401 ``invalid_iam_token``, as an unknown key
-        does; a client mints a new token and retries. API keys are not affected.
-        """
-        self._state.bearer.expire_all()

@@ -4,25 +4,33 @@
 follows §7.2 and, for message order, the v1 rules (v2 alternation is unconfirmed in
 the reference; the SDK's own mock enforces it, so we do too). Tool fields (v1
 ``functions``, v2 ``tools``, ``tool_choice``, ``response_format``, tool messages) are
-checked by :mod:`~langchain_qianfan_free.emulator.toolchecks`. Shared parameter
+checked by :mod:`~langchain_qianfan_free.emulator._toolchecks`. Shared parameter
 checks (ranges, ``stop``, types) raise v1 code 336003, which translates to v2
 ``400 invalid_argument``; input limits raise 336007/336103 (v2
-``characters_too_long``/``tokens_too_long``). Each function returns either a
-:class:`ChatRequest` or the :class:`EmulatedError` to answer.
+``characters_too_long``/``tokens_too_long``). Each function returns a
+:class:`ChatRequest` or raises the
+:class:`~langchain_qianfan_free.emulator._errors.EmulatedError` to answer (the first
+failed check wins).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error, v2_only_error
-from langchain_qianfan_free.emulator.estimate import estimate_tokens
-from langchain_qianfan_free.emulator.models import ModelLimits
-from langchain_qianfan_free.emulator.toolchecks import (
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error, v2_only_error
+from langchain_qianfan_free.emulator._model.estimate import estimate_tokens
+from langchain_qianfan_free.emulator._model.tooltypes import (
+    AUTO,
+    ResponseFormat,
+    ToolChoice,
+    ToolSpec,
+)
+from langchain_qianfan_free.emulator._models import ModelLimits
+from langchain_qianfan_free.emulator._toolchecks import (
     ToolFields,
     v1_function_call_error,
     v1_tool_fields,
@@ -30,7 +38,6 @@ from langchain_qianfan_free.emulator.toolchecks import (
     v2_tool_fields,
     v2_tool_message_name,
 )
-from langchain_qianfan_free.emulator.tooltypes import AUTO, ResponseFormat, ToolChoice, ToolSpec
 
 __all__ = ["ChatMessage", "ChatRequest", "parse_body", "validate_v1", "validate_v2"]
 
@@ -121,6 +128,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _invalid(message: str) -> EmulatedError:
+    """The 336003 error to raise for a bad parameter."""
     return qianfan_error(336003, message)
 
 
@@ -131,17 +139,16 @@ class _Range:
     high: float
     low_open: bool = False
 
-    def check(self, body: dict[str, Any]) -> EmulatedError | None:
+    def check(self, body: dict[str, Any]) -> None:
         if self.name not in body:
-            return None
+            return
         value = body[self.name]
         fits = _is_number(value) and (
             (value > self.low if self.low_open else value >= self.low) and value <= self.high
         )
-        if fits:
-            return None
-        interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
-        return _invalid(f"{self.name} must be a number in {interval}, got {json.dumps(value)}")
+        if not fits:
+            interval = f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+            raise _invalid(f"{self.name} must be a number in {interval}, got {json.dumps(value)}")
 
 
 _RANGES = (
@@ -153,58 +160,48 @@ _RANGES = (
 )
 
 
-def _bind(rule: _Range, data: dict[str, Any]) -> Callable[[], EmulatedError | None]:
-    return lambda: rule.check(data)
-
-
-def _check_type(body: dict[str, Any], name: str, kind: type, label: str) -> EmulatedError | None:
+def _check_type(body: dict[str, Any], name: str, kind: type, label: str) -> None:
     if name in body and not isinstance(body[name], kind):
-        return _invalid(f"{name} must be {label}, got {json.dumps(body[name])}")
-    return None
+        raise _invalid(f"{name} must be {label}, got {json.dumps(body[name])}")
 
 
-def _check_tokens(body: dict[str, Any], name: str, limits: ModelLimits) -> EmulatedError | None:
+def _check_ranges(body: dict[str, Any]) -> None:
+    for rule in _RANGES:
+        rule.check(body)
+
+
+def _check_tokens(body: dict[str, Any], name: str, limits: ModelLimits) -> None:
     if name not in body:
-        return None
+        return
     value = body[name]
-    if _is_int(value) and 2 <= value <= limits.max_output_tokens:
-        return None
-    return _invalid(
-        f"{name} must be an integer in [2, {limits.max_output_tokens}], got {json.dumps(value)}"
-    )
+    if not (_is_int(value) and 2 <= value <= limits.max_output_tokens):
+        raise _invalid(
+            f"{name} must be an integer in [2, {limits.max_output_tokens}], got {json.dumps(value)}"
+        )
 
 
-def _check_stop(body: dict[str, Any]) -> EmulatedError | None:
+def _check_stop(body: dict[str, Any]) -> None:
     if "stop" not in body:
-        return None
+        return
     stop = body["stop"]
     if not isinstance(stop, list) or not all(isinstance(item, str) for item in stop):
-        return _invalid("stop must be a list of strings")
+        raise _invalid("stop must be a list of strings")
     if len(stop) > _MAX_STOP_ITEMS:
-        return _invalid(f"stop must have at most {_MAX_STOP_ITEMS} elements, got {len(stop)}")
+        raise _invalid(f"stop must have at most {_MAX_STOP_ITEMS} elements, got {len(stop)}")
     for item in stop:
         if len(item) > _MAX_STOP_CHARS:
-            return _invalid(
+            raise _invalid(
                 f"each stop string must have at most {_MAX_STOP_CHARS} characters, got {len(item)}"
             )
-    return None
 
 
-def _check_all(checks: Sequence[Callable[[], EmulatedError | None]]) -> EmulatedError | None:
-    for check in checks:
-        error = check()
-        if error is not None:
-            return error
-    return None
-
-
-def _check_limits(request: ChatRequest) -> EmulatedError | None:
+def _checked_limits(request: ChatRequest) -> ChatRequest:
     limits = request.limits
     if sum(len(text) for text in request.texts) > limits.max_input_chars:
-        return qianfan_error(336007, f"the max input characters is {limits.max_input_chars}")
+        raise qianfan_error(336007, f"the max input characters is {limits.max_input_chars}")
     if request.prompt_tokens > limits.max_input_tokens:
-        return qianfan_error(336103)
-    return None
+        raise qianfan_error(336103)
+    return request
 
 
 def _drop_nulls(data: dict[str, Any]) -> dict[str, Any]:
@@ -232,86 +229,81 @@ _V1_ODD = "the role of message with odd index in the messages must be assistant"
 _V1_EMPTY = "message content can not be empty"
 
 
-def _v1_messages(raw: list[Any]) -> tuple[ChatMessage, ...] | EmulatedError:
+def _v1_messages(raw: list[Any]) -> tuple[ChatMessage, ...]:
     if not raw or len(raw) % 2 == 0:
-        return qianfan_error(336006, "the length of messages must be an odd number")
+        raise qianfan_error(336006, "the length of messages must be an odd number")
     if not all(isinstance(message, dict) for message in raw):
-        return qianfan_error(336001, "each message must be a JSON object")
+        raise qianfan_error(336001, "each message must be a JSON object")
     for index, message in enumerate(raw):
         role = message.get("role")
         if index % 2 == 0 and not (role == "user" or (role == "function" and index > 0)):
-            return qianfan_error(336006, _V1_EVEN)
+            raise qianfan_error(336006, _V1_EVEN)
         if index % 2 == 1 and role != "assistant":
-            return qianfan_error(336006, _V1_ODD)
+            raise qianfan_error(336006, _V1_ODD)
     messages = []
     for message in raw:
         calls = message["role"] == "assistant" and "function_call" in message
         problem = v1_function_call_error(message) if calls else None
         if problem is not None:
-            return _invalid(problem)
+            raise _invalid(problem)
         content = message.get("content")
         if _blank(content):
             if not calls:
-                return _invalid(_V1_EMPTY)
+                raise _invalid(_V1_EMPTY)
             content = ""
         name = message.get("name") if message["role"] == "function" else ""
         if _blank(name) and message["role"] == "function":
-            return _invalid("the name of a function message can not be empty")
+            raise _invalid("the name of a function message can not be empty")
         messages.append(ChatMessage(message["role"], content, name))
     return tuple(messages)
 
 
-def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest | EmulatedError:
+def validate_v1(body: bytes, endpoint: str, limits: ModelLimits) -> ChatRequest:
     """Check a v1 chat body (reference §2, checklist §9.2); unknown keys are ignored.
 
     Args:
         body: Raw request body.
         endpoint: The ``/chat/{endpoint}`` path segment.
         limits: Limits of the model behind ``endpoint``.
+
+    Raises:
+        EmulatedError: The first failed check, as the v1 error to answer.
     """
     data = parse_body(body)
     if data is None:
-        return qianfan_error(336002)
+        raise qianfan_error(336002)
     if isinstance(data, dict):
         data = _drop_nulls(data)
     if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-        return qianfan_error(336001)
+        raise qianfan_error(336001)
     messages = _v1_messages(data["messages"])
-    if isinstance(messages, EmulatedError):
-        return messages
-    error = _check_all(
-        [
-            lambda: _check_type(data, "system", str, "a string"),
-            lambda: _check_type(data, "user_id", str, "a string"),
-            lambda: _check_type(data, "stream", bool, "a boolean"),
-            *(_bind(rule, data) for rule in _RANGES),
-            lambda: _check_stop(data),
-            lambda: _check_tokens(data, "max_output_tokens", limits),
-            lambda: _check_tokens(data, "min_output_tokens", limits),
-        ]
-    )
-    if error is not None:
-        return error
+    _check_type(data, "system", str, "a string")
+    _check_type(data, "user_id", str, "a string")
+    _check_type(data, "stream", bool, "a boolean")
+    _check_ranges(data)
+    _check_stop(data)
+    _check_tokens(data, "max_output_tokens", limits)
+    _check_tokens(data, "min_output_tokens", limits)
     tools = v1_tool_fields(data)
-    if isinstance(tools, EmulatedError):
-        return tools
-    request = ChatRequest(
-        model=endpoint,
-        limits=limits,
-        system=data.get("system", ""),
-        messages=messages,
-        stream=data.get("stream", False),
-        stop=tuple(data.get("stop", ())),
-        max_output_tokens=data.get("max_output_tokens"),
-        **_tool_kwargs(tools),
+    return _checked_limits(
+        ChatRequest(
+            model=endpoint,
+            limits=limits,
+            system=data.get("system", ""),
+            messages=messages,
+            stream=data.get("stream", False),
+            stop=tuple(data.get("stop", ())),
+            max_output_tokens=data.get("max_output_tokens"),
+            **_tool_kwargs(tools),
+        )
     )
-    return _check_limits(request) or request
 
 
 # -- v2 -----------------------------------------------------------------------------------
 
 
 def _v2_invalid_messages(message: str) -> EmulatedError:
+    """The v2 ``invalid_messages`` error to raise."""
     return v2_only_error(400, "invalid_messages", message, v1_code=336006)
 
 
@@ -327,19 +319,19 @@ def _v2_text(content: Any) -> str | None:
     return None
 
 
-def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedError:
+def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]]:
     if not isinstance(raw, list) or not all(isinstance(message, dict) for message in raw):
-        return _v2_invalid_messages("messages must be a list of message objects")
+        raise _v2_invalid_messages("messages must be a list of message objects")
     system = ""
     if raw and raw[0].get("role") == "system":
         text = _v2_text(raw[0].get("content"))
         if text is None:
-            return _v2_invalid_messages("system message content must be a string")
+            raise _v2_invalid_messages("system message content must be a string")
         system, raw = text, raw[1:]
     if any(message.get("role") == "system" for message in raw):
-        return _v2_invalid_messages("a system message is only allowed as the first message")
+        raise _v2_invalid_messages("a system message is only allowed as the first message")
     if not raw or len(raw) % 2 == 0:
-        return _v2_invalid_messages(
+        raise _v2_invalid_messages(
             "the length of messages (after the optional system message) must be an odd number"
         )
     messages = []
@@ -347,26 +339,26 @@ def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedErro
     for index, message in enumerate(raw):
         role = message.get("role")
         if index % 2 == 0 and not (role == "user" or (role == "tool" and index > 0)):
-            return _v2_invalid_messages(
+            raise _v2_invalid_messages(
                 "the role of message with even index in the messages must be user or tool"
             )
         if index % 2 == 1 and role != "assistant":
-            return _v2_invalid_messages(
+            raise _v2_invalid_messages(
                 "the role of message with odd index in the messages must be assistant"
             )
         text = _v2_text(message.get("content"))
         if text is None or not text.strip():
             if not (role == "assistant" and message.get("tool_calls")):
-                return _v2_invalid_messages(_V1_EMPTY)
+                raise _v2_invalid_messages(_V1_EMPTY)
             text = ""
         if role == "assistant":
             found = v2_tool_call_ids(message)
             if isinstance(found, str):
-                return _v2_invalid_messages(found)
+                raise _v2_invalid_messages(found)
             calls = found
         name = v2_tool_message_name(message, calls) if role == "tool" else ""
         if name is None:
-            return _v2_invalid_messages(
+            raise _v2_invalid_messages(
                 "a tool message needs a tool_call_id that matches a tool_calls id "
                 "of the preceding assistant message"
             )
@@ -374,74 +366,64 @@ def _v2_messages(raw: Any) -> tuple[str, tuple[ChatMessage, ...]] | EmulatedErro
     return system, tuple(messages)
 
 
-def _check_seed(data: dict[str, Any]) -> EmulatedError | None:
+def _check_seed(data: dict[str, Any]) -> None:
     if "seed" not in data:
-        return None
+        return
     seed = data["seed"]
-    if _is_int(seed) and 0 < seed < _SEED_MAX:
-        return None
-    return _invalid(f"seed must be an integer in (0, {_SEED_MAX}), got {json.dumps(seed)}")
+    if not (_is_int(seed) and 0 < seed < _SEED_MAX):
+        raise _invalid(f"seed must be an integer in (0, {_SEED_MAX}), got {json.dumps(seed)}")
 
 
-def _check_stream_options(data: dict[str, Any]) -> EmulatedError | None:
+def _check_stream_options(data: dict[str, Any]) -> None:
     options = data.get("stream_options")
     if options is None:
-        return None
+        return
     if not isinstance(options, dict):
-        return _invalid("stream_options must be an object")
-    return _check_type(options, "include_usage", bool, "a boolean")
+        raise _invalid("stream_options must be an object")
+    _check_type(options, "include_usage", bool, "a boolean")
 
 
-def validate_v2(
-    body: bytes, resolve: Callable[[str], ModelLimits | None]
-) -> ChatRequest | EmulatedError:
+def validate_v2(body: bytes, resolve: Callable[[str], ModelLimits | None]) -> ChatRequest:
     """Check a v2 ``/chat/completions`` body (reference §7.2); unknown keys are ignored.
 
     Args:
         body: Raw request body.
         resolve: Looks a ``model`` id up; ``None`` for an unknown model.
+
+    Raises:
+        EmulatedError: The first failed check (its v2 form is what is answered).
     """
     data = parse_body(body)
     if not isinstance(data, dict):
-        return qianfan_error(336002)
+        raise qianfan_error(336002)
     data = _drop_nulls(data)
     model = data.get("model")
     if not isinstance(model, str) or not model:
-        return v2_only_error(400, "invalid_model", "model is empty", v1_code=336001)
+        raise v2_only_error(400, "invalid_model", "model is empty", v1_code=336001)
     limits = resolve(model)
     if limits is None:
-        return qianfan_error(3)  # translates to 401 invalid_model
-    parsed = _v2_messages(data.get("messages"))
-    if isinstance(parsed, EmulatedError):
-        return parsed
-    system, messages = parsed
-    error = _check_all(
-        [
-            lambda: _check_type(data, "user", str, "a string"),
-            lambda: _check_type(data, "stream", bool, "a boolean"),
-            lambda: _check_stream_options(data),
-            *(_bind(rule, data) for rule in _RANGES),
-            lambda: _check_stop(data),
-            lambda: _check_tokens(data, "max_tokens", limits),
-            lambda: _check_tokens(data, "max_completion_tokens", limits),
-            lambda: _check_seed(data),
-        ]
-    )
-    if error is not None:
-        return error
+        raise qianfan_error(3)  # translates to 401 invalid_model
+    system, messages = _v2_messages(data.get("messages"))
+    _check_type(data, "user", str, "a string")
+    _check_type(data, "stream", bool, "a boolean")
+    _check_stream_options(data)
+    _check_ranges(data)
+    _check_stop(data)
+    _check_tokens(data, "max_tokens", limits)
+    _check_tokens(data, "max_completion_tokens", limits)
+    _check_seed(data)
     tools = v2_tool_fields(data)
-    if isinstance(tools, EmulatedError):
-        return tools
     options = data.get("stream_options") or {}
-    request = ChatRequest(
-        model=model,
-        limits=limits,
-        system=system,
-        messages=messages,
-        stream=data.get("stream", False),
-        include_usage=options.get("include_usage", False),
-        stop=tuple(data.get("stop", ())),
-        max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")),
-        **_tool_kwargs(tools),
+    return _checked_limits(
+        ChatRequest(
+            model=model,
+            limits=limits,
+            system=system,
+            messages=messages,
+            stream=data.get("stream", False),
+            include_usage=options.get("include_usage", False),
+            stop=tuple(data.get("stop", ())),
+            max_output_tokens=data.get("max_tokens", data.get("max_completion_tokens")),
+            **_tool_kwargs(tools),
+        )
     )
-    return _check_limits(request) or request

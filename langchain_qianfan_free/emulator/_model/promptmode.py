@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_qianfan_free.emulator.tooltypes import AUTO, ToolChoice, ToolResult, ToolSpec
+from langchain_qianfan_free.emulator._model.tooltypes import AUTO, ToolChoice, ToolResult, ToolSpec
 
 __all__ = [
     "FORCE_ANY",

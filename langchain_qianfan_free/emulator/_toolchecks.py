@@ -11,8 +11,9 @@ is ``none``/``auto``/``required`` or the object form; ``parallel_tool_calls`` a 
 ``json_schema`` (then ``json_schema.schema`` is an object); assistant ``tool_calls``
 items are ``{id, type?, function: {name, arguments}}``.
 
-Field errors are v1 code 336003 (v2 ``400 invalid_argument``); message-shape errors
-are returned as texts for the caller to wrap in its protocol's message error.
+Field errors raise :class:`~langchain_qianfan_free.emulator._errors.EmulatedError`
+with v1 code 336003 (v2 ``400 invalid_argument``); message-shape errors are returned
+as texts for the caller to wrap in its protocol's message error.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
-from langchain_qianfan_free.emulator.tooltypes import AUTO, ResponseFormat, ToolChoice, ToolSpec
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._model.tooltypes import (
+    AUTO,
+    ResponseFormat,
+    ToolChoice,
+    ToolSpec,
+)
 
 __all__ = [
     "ToolFields",
@@ -61,6 +67,7 @@ class ToolFields:
 
 
 def _invalid(message: str) -> EmulatedError:
+    """The 336003 error to raise for a bad field."""
     return qianfan_error(336003, message)
 
 
@@ -68,78 +75,74 @@ def _name(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _spec(where: str, item: Any, *, need_description: bool) -> ToolSpec | EmulatedError:
+def _spec(where: str, item: Any, *, need_description: bool) -> ToolSpec:
     if not isinstance(item, dict):
-        return _invalid(f"{where} must be an object")
+        raise _invalid(f"{where} must be an object")
     name = _name(item.get("name"))
     if name is None:
-        return _invalid(f"{where}.name must be a non-empty string")
+        raise _invalid(f"{where}.name must be a non-empty string")
     description = item.get("description", None if need_description else "")
     if not isinstance(description, str):
-        return _invalid(f"{where}.description must be a string (what the function does)")
+        raise _invalid(f"{where}.description must be a string (what the function does)")
     parameters = item.get("parameters")
     if not isinstance(parameters, dict):
-        return _invalid(f"{where}.parameters must be a JSON Schema object")
+        raise _invalid(f"{where}.parameters must be a JSON Schema object")
     return ToolSpec(name, description, parameters)
 
 
-def _unique(specs: list[ToolSpec], field: str) -> tuple[ToolSpec, ...] | EmulatedError:
+def _unique(specs: list[ToolSpec], field: str) -> tuple[ToolSpec, ...]:
     names = [spec.name for spec in specs]
     for name in names:
         if names.count(name) > 1:
-            return _invalid(f"{field} has two functions named {name!r}")
+            raise _invalid(f"{field} has two functions named {name!r}")
     return tuple(specs)
 
 
-def v1_functions(data: dict[str, Any]) -> tuple[ToolSpec, ...] | EmulatedError:
+def v1_functions(data: dict[str, Any]) -> tuple[ToolSpec, ...]:
     """The v1 ``functions`` (empty when absent or ``[]``)."""
     raw = data.get("functions", [])
     if not isinstance(raw, list):
-        return _invalid("functions must be a list of function objects")
+        raise _invalid("functions must be a list of function objects")
     specs = []
     for index, item in enumerate(raw):
         where = f"functions[{index}]"
         spec = _spec(where, item, need_description=True)
-        if isinstance(spec, EmulatedError):
-            return spec
         if "responses" in item and not isinstance(item["responses"], dict):
-            return _invalid(f"{where}.responses must be a JSON Schema object")
+            raise _invalid(f"{where}.responses must be a JSON Schema object")
         if "examples" in item and not isinstance(item["examples"], list):
-            return _invalid(f"{where}.examples must be a list of message lists")
+            raise _invalid(f"{where}.examples must be a list of message lists")
         specs.append(spec)
     return _unique(specs, "functions")
 
 
-def _named_choice(
-    value: dict[str, Any], tools: tuple[ToolSpec, ...], listed: str
-) -> ToolChoice | EmulatedError:
+def _named_choice(value: dict[str, Any], tools: tuple[ToolSpec, ...], listed: str) -> ToolChoice:
     function = value.get("function")
     name = _name(function.get("name")) if isinstance(function, dict) else None
     if value.get("type") != "function" or name is None:
-        return _invalid(f"tool_choice must be {_CHOICE_SHAPE}, got {json.dumps(value)}")
+        raise _invalid(f"tool_choice must be {_CHOICE_SHAPE}, got {json.dumps(value)}")
     if name not in {tool.name for tool in tools}:
-        return _invalid(f"tool_choice names {name!r}, which is not among the {listed} sent")
+        raise _invalid(f"tool_choice names {name!r}, which is not among the {listed} sent")
     return ToolChoice("named", name)
 
 
-def v1_tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice | EmulatedError:
+def v1_tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice:
     """The v1 ``tool_choice``: absent (auto) or the object naming one of ``functions``."""
     if "tool_choice" not in data:
         return AUTO
     value = data["tool_choice"]
     if not isinstance(value, dict):
-        return _invalid(f"tool_choice must be {_CHOICE_SHAPE}, got {json.dumps(value)}")
+        raise _invalid(f"tool_choice must be {_CHOICE_SHAPE}, got {json.dumps(value)}")
     return _named_choice(value, tools, "functions")
 
 
-def v1_response_format(data: dict[str, Any]) -> ResponseFormat | EmulatedError | None:
+def v1_response_format(data: dict[str, Any]) -> ResponseFormat | None:
     """The v1 ``response_format`` string: ``text`` (→ ``None``) or ``json_object``."""
     value = data.get("response_format", "text")
     if value == "text":
         return None
     if value == "json_object":
         return ResponseFormat("json_object")
-    return _invalid(f'response_format must be "text" or "json_object", got {json.dumps(value)}')
+    raise _invalid(f'response_format must be "text" or "json_object", got {json.dumps(value)}')
 
 
 def v1_function_call_error(message: dict[str, Any]) -> str | None:
@@ -152,24 +155,22 @@ def v1_function_call_error(message: dict[str, Any]) -> str | None:
     return None
 
 
-def v2_tools(data: dict[str, Any]) -> tuple[ToolSpec, ...] | EmulatedError:
+def v2_tools(data: dict[str, Any]) -> tuple[ToolSpec, ...]:
     """The v2 ``tools`` (empty when absent or ``[]``)."""
     raw = data.get("tools", [])
     if not isinstance(raw, list):
-        return _invalid("tools must be a list of tool objects")
+        raise _invalid("tools must be a list of tool objects")
     specs = []
     for index, item in enumerate(raw):
         where = f"tools[{index}]"
         if not isinstance(item, dict) or item.get("type") != "function":
-            return _invalid(f'{where} must be {{"type": "function", "function": {{...}}}}')
+            raise _invalid(f'{where} must be {{"type": "function", "function": {{...}}}}')
         spec = _spec(f"{where}.function", item.get("function"), need_description=False)
-        if isinstance(spec, EmulatedError):
-            return spec
         specs.append(spec)
     return _unique(specs, "tools")
 
 
-def v2_tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice | EmulatedError:
+def v2_tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolChoice:
     """The v2 ``tool_choice``: a keyword or the object naming one of ``tools``."""
     if "tool_choice" not in data:
         return AUTO
@@ -178,23 +179,23 @@ def v2_tool_choice(data: dict[str, Any], tools: tuple[ToolSpec, ...]) -> ToolCho
         return ToolChoice(value)
     if value == "required":
         if not tools:
-            return _invalid('tool_choice "required" needs tools')
+            raise _invalid('tool_choice "required" needs tools')
         return ToolChoice("required")
     if isinstance(value, dict):
         return _named_choice(value, tools, "tools")
     keywords = '"none", "auto", "required"'
-    return _invalid(f"tool_choice must be {keywords} or {_CHOICE_SHAPE}, got {json.dumps(value)}")
+    raise _invalid(f"tool_choice must be {keywords} or {_CHOICE_SHAPE}, got {json.dumps(value)}")
 
 
-def v2_parallel_tool_calls(data: dict[str, Any]) -> bool | EmulatedError:
+def v2_parallel_tool_calls(data: dict[str, Any]) -> bool:
     """``parallel_tool_calls`` (default ``True``)."""
     value = data.get("parallel_tool_calls", True)
     if not isinstance(value, bool):
-        return _invalid(f"parallel_tool_calls must be a boolean, got {json.dumps(value)}")
+        raise _invalid(f"parallel_tool_calls must be a boolean, got {json.dumps(value)}")
     return value
 
 
-def v2_response_format(data: dict[str, Any]) -> ResponseFormat | EmulatedError | None:
+def v2_response_format(data: dict[str, Any]) -> ResponseFormat | None:
     """The v2 ``response_format`` object (``text`` → ``None``)."""
     if "response_format" not in data:
         return None
@@ -208,11 +209,11 @@ def v2_response_format(data: dict[str, Any]) -> ResponseFormat | EmulatedError |
         spec = value.get("json_schema")
         schema = spec.get("schema") if isinstance(spec, dict) else None
         if not isinstance(schema, dict):
-            return _invalid("response_format.json_schema.schema must be a JSON Schema object")
+            raise _invalid("response_format.json_schema.schema must be a JSON Schema object")
         if not isinstance(spec.get("name", ""), str):
-            return _invalid("response_format.json_schema.name must be a string")
+            raise _invalid("response_format.json_schema.name must be a string")
         return ResponseFormat("json_schema", schema)
-    return _invalid(
+    raise _invalid(
         'response_format must be {"type": "text" | "json_object" | "json_schema", ...}, '
         f"got {json.dumps(value)}"
     )
@@ -259,32 +260,22 @@ def v2_tool_message_name(message: dict[str, Any], calls: dict[str, str]) -> str 
     return name if isinstance(name, str) and name else calls[call_id]
 
 
-def v1_tool_fields(data: dict[str, Any]) -> ToolFields | EmulatedError:
-    """``functions``, ``tool_choice`` and ``response_format`` of a v1 body, checked."""
+def v1_tool_fields(data: dict[str, Any]) -> ToolFields:
+    """``functions``, ``tool_choice`` and ``response_format`` of a v1 body, checked.
+
+    Raises:
+        EmulatedError: 336003 naming the first bad field.
+    """
     tools = v1_functions(data)
-    if isinstance(tools, EmulatedError):
-        return tools
-    choice = v1_tool_choice(data, tools)
-    if isinstance(choice, EmulatedError):
-        return choice
-    response_format = v1_response_format(data)
-    if isinstance(response_format, EmulatedError):
-        return response_format
-    return ToolFields(tools, choice, False, response_format)
+    return ToolFields(tools, v1_tool_choice(data, tools), False, v1_response_format(data))
 
 
-def v2_tool_fields(data: dict[str, Any]) -> ToolFields | EmulatedError:
-    """``tools``, ``tool_choice``, ``parallel_tool_calls`` and ``response_format``, checked."""
+def v2_tool_fields(data: dict[str, Any]) -> ToolFields:
+    """``tools``, ``tool_choice``, ``parallel_tool_calls`` and ``response_format``, checked.
+
+    Raises:
+        EmulatedError: 336003 naming the first bad field.
+    """
     tools = v2_tools(data)
-    if isinstance(tools, EmulatedError):
-        return tools
     choice = v2_tool_choice(data, tools)
-    if isinstance(choice, EmulatedError):
-        return choice
-    parallel = v2_parallel_tool_calls(data)
-    if isinstance(parallel, EmulatedError):
-        return parallel
-    response_format = v2_response_format(data)
-    if isinstance(response_format, EmulatedError):
-        return response_format
-    return ToolFields(tools, choice, parallel, response_format)
+    return ToolFields(tools, choice, v2_parallel_tool_calls(data), v2_response_format(data))

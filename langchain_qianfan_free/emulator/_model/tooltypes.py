@@ -1,9 +1,9 @@
 """Protocol-neutral values for tool calling and JSON output (no logic beyond small helpers).
 
-Validation (:mod:`~langchain_qianfan_free.emulator.toolchecks`) turns v1 ``functions`` /
+Validation (:mod:`~langchain_qianfan_free.emulator._toolchecks`) turns v1 ``functions`` /
 v2 ``tools``, ``tool_choice`` and ``response_format`` into these values; the scripted
-model (:mod:`~langchain_qianfan_free.emulator.toolmodel`) decides on them; the wires
-(:mod:`~langchain_qianfan_free.emulator.v1`, :mod:`~langchain_qianfan_free.emulator.v2`)
+model (:mod:`~langchain_qianfan_free.emulator._model.toolmodel`) decides on them; the wires
+(:mod:`~langchain_qianfan_free.emulator._v1`, :mod:`~langchain_qianfan_free.emulator._v2`)
 render :class:`ToolCall` values.
 """
 

@@ -3,7 +3,7 @@
 The default reply echoes the last message, marked as coming from the emulator:
 ``【千帆模拟器】ernie-speed-8k 收到：<last message, shortened>``. A scripted reply
 (:class:`~langchain_qianfan_free.emulator.scenario.ReplyFault`) or the scripted model's
-text (:mod:`~langchain_qianfan_free.emulator.toolmodel`) replaces the text.
+text (:mod:`~langchain_qianfan_free.emulator._model.toolmodel`) replaces the text.
 Then, in this order: unsafe input → a fixed refusal with the moderation flags;
 unsafe output word → text cut before it, ``content_filter``; stop strings → text cut
 before the first one, ``stop``; output-token budget → text cut to fit, ``length``.
@@ -18,10 +18,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from langchain_qianfan_free.emulator.estimate import estimate_tokens, truncate_to_tokens
+from langchain_qianfan_free.emulator._model.estimate import estimate_tokens, truncate_to_tokens
+from langchain_qianfan_free.emulator._model.tooltypes import ToolCall
+from langchain_qianfan_free.emulator._validation import ChatRequest
 from langchain_qianfan_free.emulator.scenario import ReplyFault
-from langchain_qianfan_free.emulator.tooltypes import ToolCall
-from langchain_qianfan_free.emulator.validation import ChatRequest
 
 __all__ = [
     "REFUSAL_TEXT",

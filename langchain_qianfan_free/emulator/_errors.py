@@ -1,6 +1,6 @@
 """The errors the emulator answers with, in both protocols' shapes.
 
-Every error is one :class:`EmulatedError`: a v1 ``error_code`` and ``error_msg``
+Every error is one :class:`EmulatedError` (an exception): a v1 ``error_code`` and ``error_msg``
 (answered with HTTP 200, reference §4) plus its v2 form (HTTP status and
 ``{"error": {"code", "message", "type"}}``, reference §7.5). Errors raised by v1
 rules get their v2 form from :data:`V2_TRANSLATION`, so one rule serves both
@@ -154,9 +154,17 @@ V2_TRANSLATION: dict[int, _Row] = {
 }
 
 
-@dataclass(frozen=True)
-class EmulatedError:
+class EmulatedError(Exception):
     """One Qianfan error, ready to be answered on either protocol.
+
+    Request checks raise it; the chat handler catches it once and answers it in the
+    request's protocol. Authentication returns it instead (the IAM seam's verifiers
+    answer a credential id or the error).
+
+    Args:
+        code: v1 ``error_code``.
+        message: v1 ``error_msg``.
+        v2: The v2 form (HTTP status, code, message, type).
 
     Attributes:
         code: v1 ``error_code``.
@@ -164,9 +172,22 @@ class EmulatedError:
         v2: The v2 form (HTTP status, code, message, type).
     """
 
-    code: int
-    message: str
-    v2: V2Error
+    def __init__(self, code: int, message: str, v2: V2Error) -> None:
+        super().__init__(code, message, v2)
+        self.code = code
+        self.message = message
+        self.v2 = v2
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.message}"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EmulatedError):
+            return NotImplemented
+        return (self.code, self.message, self.v2) == (other.code, other.message, other.v2)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message, self.v2))
 
 
 def translate_to_v2(code: int, message: str | None = None) -> V2Error:

@@ -2,7 +2,7 @@
 
 Tools come natively (v1 ``functions``, v2 ``tools``; only on models flagged
 ``tool_calling``, other models ignore them) or through the prompt-mode contract
-(:mod:`~langchain_qianfan_free.emulator.promptmode`, every model). For a request:
+(:mod:`~langchain_qianfan_free.emulator._model.promptmode`, every model). For a request:
 
 1. native ``tool_choice: "none"`` → no call;
 2. the conversation ends with tool results (v1 ``function`` / v2 ``tool`` messages after
@@ -13,7 +13,7 @@ Tools come natively (v1 ``functions``, v2 ``tools``; only on models flagged
 3. otherwise, with tools → calls: the forced tool, else the tools named in the last
    user message (case-insensitive, ``_`` also read as a space, in order of appearance;
    all of them when parallel calls are allowed, else the first), else the first tool.
-   Arguments come from :func:`~langchain_qianfan_free.emulator.schemafill.fill_schema`.
+   Arguments come from :func:`~langchain_qianfan_free.emulator._model.schemafill.fill_schema`.
 
 Without calls, a JSON-output request (v2 ``response_format`` / v1 ``"json_object"`` on
 FC-capable models, or the prompt-mode JSON lines on any model) gets a JSON object;
@@ -29,23 +29,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_qianfan_free.emulator.promptmode import (
+from langchain_qianfan_free.emulator._model.promptmode import (
     PromptSetup,
     read_system,
     render_calls,
     strip_tool_responses,
     tool_results,
 )
-from langchain_qianfan_free.emulator.replies import (
+from langchain_qianfan_free.emulator._model.replies import (
     REPLY_PREFIX,
     Reply,
     compose_calls,
     compose_reply,
 )
+from langchain_qianfan_free.emulator._model.schemafill import FALLBACK_TEXT, fill_schema
+from langchain_qianfan_free.emulator._model.tooltypes import (
+    ToolCall,
+    ToolChoice,
+    ToolResult,
+    ToolSpec,
+)
+from langchain_qianfan_free.emulator._validation import ChatMessage, ChatRequest
 from langchain_qianfan_free.emulator.scenario import ReplyFault, ToolCallsFault
-from langchain_qianfan_free.emulator.schemafill import FALLBACK_TEXT, fill_schema
-from langchain_qianfan_free.emulator.tooltypes import ToolCall, ToolChoice, ToolResult, ToolSpec
-from langchain_qianfan_free.emulator.validation import ChatMessage, ChatRequest
 
 __all__ = [
     "Turn",

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
-from langchain_qianfan_free.emulator.ids import IdSource
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._ids import IdSource
 
 __all__ = ["TokenStore"]
 

@@ -1,10 +1,12 @@
 """The HTTP side: routes, and the one chat pipeline both protocols go through.
 
 A chat request is recorded, routed and authenticated (protocol-specific), then takes
-the next queued fault, is validated, answered by the scripted model
-(:mod:`~langchain_qianfan_free.emulator.toolmodel`), rate-limited and answered in its
-protocol's format (:mod:`~langchain_qianfan_free.emulator.v1`,
-:mod:`~langchain_qianfan_free.emulator.v2`). Requests rejected while routing or
+the oldest queued fault meant for it, is validated (checks raise
+:class:`~langchain_qianfan_free.emulator._errors.EmulatedError`, caught once in
+:func:`_answer`), answered by the scripted model
+(:mod:`~langchain_qianfan_free.emulator._model.toolmodel`), rate-limited and answered in its
+protocol's format (:mod:`~langchain_qianfan_free.emulator._v1`,
+:mod:`~langchain_qianfan_free.emulator._v2`). Requests rejected while routing or
 authenticating do not take a queued fault.
 """
 
@@ -18,22 +20,33 @@ from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
-from langchain_qianfan_free.emulator.auth import (
+from langchain_qianfan_free.emulator._auth import (
     IamVerifier,
     SignedRequest,
     authenticate_v1,
     authenticate_v2,
     reject_iam,
 )
-from langchain_qianfan_free.emulator.bearer import BEARER_TOKEN_PATH, BearerTokenStore
+from langchain_qianfan_free.emulator._bearer import BEARER_TOKEN_PATH, BearerTokenStore
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._iam import SignatureVerifier
+from langchain_qianfan_free.emulator._ids import IdSource
+from langchain_qianfan_free.emulator._model.replies import REPLY_PREFIX
+from langchain_qianfan_free.emulator._model.toolmodel import respond
+from langchain_qianfan_free.emulator._models import ModelRegistry
+from langchain_qianfan_free.emulator._ratelimit import RateLimiter, RateStatus
+from langchain_qianfan_free.emulator._tokens import TokenStore
+from langchain_qianfan_free.emulator._v1 import V1Wire
+from langchain_qianfan_free.emulator._v2 import V2Wire
+from langchain_qianfan_free.emulator._validation import (
+    ChatRequest,
+    parse_body,
+    validate_v1,
+    validate_v2,
+)
+from langchain_qianfan_free.emulator._wire import AnswerMeta, Wire, dumps
 from langchain_qianfan_free.emulator.config import EmulatorConfig
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
-from langchain_qianfan_free.emulator.iam import SignatureVerifier
-from langchain_qianfan_free.emulator.ids import IdSource
-from langchain_qianfan_free.emulator.models import ModelRegistry
-from langchain_qianfan_free.emulator.ratelimit import RateLimiter, RateStatus
 from langchain_qianfan_free.emulator.records import ProtocolName, RecordedRequest, RequestLog
-from langchain_qianfan_free.emulator.replies import REPLY_PREFIX
 from langchain_qianfan_free.emulator.scenario import (
     DisconnectFault,
     ErrorFault,
@@ -46,17 +59,6 @@ from langchain_qianfan_free.emulator.scenario import (
     StreamErrorFault,
     ToolCallsFault,
 )
-from langchain_qianfan_free.emulator.tokens import TokenStore
-from langchain_qianfan_free.emulator.toolmodel import respond
-from langchain_qianfan_free.emulator.v1 import V1Wire
-from langchain_qianfan_free.emulator.v2 import V2Wire
-from langchain_qianfan_free.emulator.validation import (
-    ChatRequest,
-    parse_body,
-    validate_v1,
-    validate_v2,
-)
-from langchain_qianfan_free.emulator.wire import AnswerMeta, Wire, dumps
 
 __all__ = ["STATE", "EmulatorState", "build_app"]
 
@@ -107,12 +109,14 @@ class EmulatorState:
         signatures = SignatureVerifier(
             config.iam_credentials, clock=config.clock, max_skew=config.iam_clock_skew
         )
+        models = ModelRegistry(config.custom_models)
         return cls(
             config=config,
-            models=ModelRegistry(config.custom_models),
+            models=models,
             ids=ids,
             tokens=TokenStore(config.credentials, config.token_ttl, ids, clock=config.clock),
             bearer=BearerTokenStore(signatures, ids, config.clock),
+            scenario=Scenario(models),
             iam=signatures,
         )
 
@@ -134,22 +138,21 @@ def build_app(state: EmulatorState) -> web.Application:
     return app
 
 
-async def _record(request: web.Request, protocol: ProtocolName) -> bytes:
+async def _record(request: web.Request, protocol: ProtocolName) -> RecordedRequest:
     body = await request.read()
     peer = request.transport.get_extra_info("peername") if request.transport else None
-    request.app[STATE].log.append(
-        RecordedRequest(
-            method=request.method,
-            path=request.path,
-            query=dict(request.query),
-            headers=request.headers,
-            body=body,
-            json=parse_body(body) if body else None,
-            protocol=protocol,
-            client=f"{peer[0]}:{peer[1]}" if peer else "",
-        )
+    record = RecordedRequest(
+        method=request.method,
+        path=request.path,
+        query=dict(request.query),
+        headers=request.headers,
+        body=body,
+        json=parse_body(body) if body else None,
+        protocol=protocol,
+        client=f"{peer[0]}:{peer[1]}" if peer else "",
     )
-    return body
+    request.app[STATE].log.append(record)
+    return record
 
 
 def _json_response(
@@ -170,7 +173,7 @@ async def _handle_token(request: web.Request) -> web.StreamResponse:
 
 
 async def _handle_bearer(request: web.Request) -> web.StreamResponse:
-    body = await _record(request, "iam")
+    body = (await _record(request, "iam")).body
     state = request.app[STATE]
     request_id = state.ids.request_id()
     headers = {"x-bce-request-id": request_id}
@@ -207,16 +210,21 @@ class _Call:
     request: web.Request
     state: EmulatorState
     wire: Wire
-    body: bytes
+    record: RecordedRequest
     request_id: str
     answer_id: str
     rate_key: tuple[str, str] = ("", "")
+    model: str | None = None  # the canonical model, for ``match=``; None when unknown
 
     @classmethod
     async def start(cls, request: web.Request, wire: Wire) -> _Call:
         state = request.app[STATE]
-        body = await _record(request, wire.name)
-        return cls(request, state, wire, body, state.ids.request_id(), state.ids.answer_id())
+        record = await _record(request, wire.name)
+        return cls(request, state, wire, record, state.ids.request_id(), state.ids.answer_id())
+
+    @property
+    def body(self) -> bytes:
+        return self.record.body
 
     def headers(self, status: RateStatus | None = None) -> dict[str, str]:
         status = status or self.state.limiter.peek(self.rate_key)
@@ -238,10 +246,12 @@ async def _handle_v1(request: web.Request) -> web.StreamResponse:
     limits = call.state.models.v1_endpoint(endpoint) if kind == "chat" else None
     if limits is None:
         return call.error(qianfan_error(3))
-    who = authenticate_v1(call.signed(), call.state.tokens, call.state.iam)
-    if isinstance(who, EmulatedError):
-        return call.error(who)
+    try:
+        who = authenticate_v1(call.signed(), call.state.tokens, call.state.iam)
+    except EmulatedError as error:
+        return call.error(error)
     call.rate_key = (who, limits.name)
+    call.model = limits.name
     return await _answer(call, lambda: validate_v1(call.body, endpoint, limits))
 
 
@@ -250,32 +260,33 @@ async def _handle_v2(request: web.Request) -> web.StreamResponse:
     if request.method != "POST":
         return call.error(qianfan_error(336101))
     config = call.state.config
-    who = authenticate_v2(
-        request.headers, config.api_keys, config.app_ids, call.state.bearer.is_valid
-    )
-    if isinstance(who, EmulatedError):
-        return call.error(who)
+    try:
+        who = authenticate_v2(
+            request.headers, config.api_keys, config.app_ids, call.state.bearer.is_valid
+        )
+    except EmulatedError as error:
+        return call.error(error)
     data = parse_body(call.body)
     model = data.get("model") if isinstance(data, dict) else None
     limits = call.state.models.v2_model(model) if isinstance(model, str) else None
     call.rate_key = (who, limits.name if limits else "")
+    call.model = limits.name if limits else None
     return await _answer(call, lambda: validate_v2(call.body, call.state.models.v2_model))
 
 
-async def _answer(
-    call: _Call, validate: Callable[[], ChatRequest | EmulatedError]
-) -> web.StreamResponse:
+async def _answer(call: _Call, validate: Callable[[], ChatRequest]) -> web.StreamResponse:
     state = call.state
-    fault = state.scenario.take()
+    fault = state.scenario.take(call.record, call.model)
     if isinstance(fault, SlowFault):
         await asyncio.sleep(fault.seconds)
         fault = None
     early = _early_fault_answer(call, fault)
     if early is not None:
         return early
-    checked = validate()
-    if isinstance(checked, EmulatedError):
-        return call.error(checked)
+    try:
+        checked = validate()
+    except EmulatedError as error:
+        return call.error(error)
     call.rate_key = (call.rate_key[0], checked.limits.name)
     reply = respond(
         checked,

@@ -12,7 +12,7 @@ constant time. The body is not part of a ``bce-auth-v1`` signature; only when
 A failure is a :class:`BceError`, the BCE common error it would be on a Baidu Cloud
 host (``{"requestId", "code", "message"}``). The v1 chat route answers every failure
 with its own error 14 instead (calling the verifier through the
-:data:`~langchain_qianfan_free.emulator.auth.IamVerifier` seam); the bearer-token
+:data:`~langchain_qianfan_free.emulator._auth.IamVerifier` seam); the bearer-token
 endpoint answers the BCE error itself.
 """
 
@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from langchain_qianfan_free._auth.signing import AUTH_VERSION, canonical_request, signing_key
-from langchain_qianfan_free.emulator.auth import SignedRequest
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._auth import SignedRequest
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
 
 __all__ = [
     "DEFAULT_SIGNED_HEADERS",
@@ -163,7 +163,7 @@ class SignatureVerifier:
     three: ``SignatureDoesNotMatch``).
 
     Calling the verifier is the v1 route's
-    :data:`~langchain_qianfan_free.emulator.auth.IamVerifier`: the AK, or error 14.
+    :data:`~langchain_qianfan_free.emulator._auth.IamVerifier`: the AK, or error 14.
 
     Args:
         credentials: IAM Access Key → Secret Key.

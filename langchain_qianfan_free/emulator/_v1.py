@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_qianfan_free.emulator.errors import EmulatedError
-from langchain_qianfan_free.emulator.ratelimit import RateStatus
+from langchain_qianfan_free.emulator._errors import EmulatedError
+from langchain_qianfan_free.emulator._model.replies import Reply, chunk_text
+from langchain_qianfan_free.emulator._ratelimit import RateStatus
+from langchain_qianfan_free.emulator._wire import AnswerMeta, dumps, sse_event
 from langchain_qianfan_free.emulator.records import ProtocolName
-from langchain_qianfan_free.emulator.replies import Reply, chunk_text
-from langchain_qianfan_free.emulator.wire import AnswerMeta, dumps, sse_event
 
 __all__ = ["V1Wire"]
 

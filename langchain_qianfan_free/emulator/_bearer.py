@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_qianfan_free._auth.signing import bce_timestamp
-from langchain_qianfan_free.emulator.auth import SignedRequest
-from langchain_qianfan_free.emulator.iam import BceError, SignatureVerifier
-from langchain_qianfan_free.emulator.ids import IdSource
+from langchain_qianfan_free.emulator._auth import SignedRequest
+from langchain_qianfan_free.emulator._iam import BceError, SignatureVerifier
+from langchain_qianfan_free.emulator._ids import IdSource
 
 __all__ = [
     "BEARER_TOKEN_PATH",

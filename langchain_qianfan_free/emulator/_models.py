@@ -104,3 +104,16 @@ class ModelRegistry:
     def v2_model(self, model_id: str) -> ModelLimits | None:
         """The model behind a v2 ``model`` id (exact match, ids are lower-case)."""
         return self._v2.get(model_id)
+
+    def canonical(self, name: str) -> str | None:
+        """The :attr:`ModelLimits.name` of a model named any way a caller may name it.
+
+        A served v1 endpoint or v2 id (custom models included), else any catalogue
+        name or alias (any case); ``None`` for a name this emulator does not serve.
+        So ``ernie_speed``, ``ernie-speed-8k`` and ``ERNIE-Speed-8K`` are one model.
+        """
+        served = self._v2.get(name) or self._v1.get(name)
+        if served is not None:
+            return served.name
+        spec = lookup(name)
+        return spec.display_name if spec is not None else None

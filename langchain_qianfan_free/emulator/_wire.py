@@ -1,8 +1,8 @@
 """The interface each protocol's wire format implements, and JSON/SSE framing helpers.
 
-:mod:`~langchain_qianfan_free.emulator.v1` and :mod:`~langchain_qianfan_free.emulator.v2`
-turn protocol-neutral answers (a :class:`~langchain_qianfan_free.emulator.replies.Reply`,
-an :class:`~langchain_qianfan_free.emulator.errors.EmulatedError`) into status codes,
+:mod:`~langchain_qianfan_free.emulator._v1` and :mod:`~langchain_qianfan_free.emulator._v2`
+turn protocol-neutral answers (a :class:`~langchain_qianfan_free.emulator._model.replies.Reply`,
+an :class:`~langchain_qianfan_free.emulator._errors.EmulatedError`) into status codes,
 headers and bytes. They do no I/O; the handlers write what they return.
 """
 
@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from langchain_qianfan_free.emulator.errors import EmulatedError
-from langchain_qianfan_free.emulator.ratelimit import RateStatus
+from langchain_qianfan_free.emulator._errors import EmulatedError
+from langchain_qianfan_free.emulator._model.replies import Reply
+from langchain_qianfan_free.emulator._ratelimit import RateStatus
 from langchain_qianfan_free.emulator.records import ProtocolName
-from langchain_qianfan_free.emulator.replies import Reply
 
 __all__ = ["AnswerMeta", "Wire", "dumps", "sse_event"]
 

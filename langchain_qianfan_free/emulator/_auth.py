@@ -1,14 +1,14 @@
 """Who is calling: v1 access tokens / IAM signatures, v2 bearer keys and ``appid``.
 
 Each function returns the caller's credential id (the rate-limit key) or the
-:class:`~langchain_qianfan_free.emulator.errors.EmulatedError` to answer.
+:class:`~langchain_qianfan_free.emulator._errors.EmulatedError` to answer.
 
 IAM signing (reference §6) is a seam: :data:`IamVerifier` is the function that
 checks a ``bce-auth-v1`` request. The emulator plugs in
-:class:`~langchain_qianfan_free.emulator.iam.SignatureVerifier`; :func:`reject_iam`
+:class:`~langchain_qianfan_free.emulator._iam.SignatureVerifier`; :func:`reject_iam`
 (the default of :func:`authenticate_v1`) answers every signed request with 14.
 v2 accepts the configured API keys and the bearer tokens minted by the emulator's
-IAM endpoint (:mod:`~langchain_qianfan_free.emulator.bearer`).
+IAM endpoint (:mod:`~langchain_qianfan_free.emulator._bearer`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from langchain_qianfan_free.emulator.errors import EmulatedError, qianfan_error, v2_only_error
-from langchain_qianfan_free.emulator.tokens import TokenStore
+from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error, v2_only_error
+from langchain_qianfan_free.emulator._tokens import TokenStore
 
 __all__ = [
     "IamVerifier",
@@ -62,19 +62,29 @@ def reject_iam(request: SignedRequest) -> str | EmulatedError:
 
 def authenticate_v1(
     request: SignedRequest, tokens: TokenStore, iam: IamVerifier = reject_iam
-) -> str | EmulatedError:
-    """Authenticate a v1 chat request.
+) -> str:
+    """Authenticate a v1 chat request; return who is calling.
 
     With both ``Authorization`` and ``x-bce-date`` headers the request is in IAM mode
     and goes to ``iam``. Otherwise the ``access_token`` query parameter decides:
     missing or empty → 100 ``Invalid parameter``; unknown or revoked → 110; expired → 111.
+
+    Raises:
+        EmulatedError: The request is not authenticated.
     """
     if "Authorization" in request.headers and "x-bce-date" in request.headers:
-        return iam(request)
+        return _or_raise(iam(request))
     token = request.query.get("access_token", "")
     if not token:
-        return qianfan_error(100)
-    return tokens.check(token)
+        raise qianfan_error(100)
+    return _or_raise(tokens.check(token))
+
+
+def _or_raise(verdict: str | EmulatedError) -> str:
+    """A verifier's verdict (the caller, or the error it answers with) as a caller."""
+    if isinstance(verdict, EmulatedError):
+        raise verdict
+    return verdict
 
 
 def authenticate_v2(
@@ -82,7 +92,7 @@ def authenticate_v2(
     api_keys: Collection[str],
     app_ids: Collection[str],
     bearer_token_valid: Callable[[str], bool] | None = None,
-) -> str | EmulatedError:
+) -> str:
     """Authenticate a v2 request: ``Authorization: Bearer <key>`` and optional ``appid``.
 
     Args:
@@ -92,16 +102,19 @@ def authenticate_v2(
         bearer_token_valid: Whether a credential is a minted bearer token still alive.
 
     Returns:
-        The API key or bearer token, or 401 ``invalid_iam_token`` (missing, unknown or
-        expired credential) or 401 ``invalid_appid`` (an ``appid`` header that is not
-        configured).
+        The API key or bearer token.
+
+    Raises:
+        EmulatedError: 401 ``invalid_iam_token`` (missing, unknown or expired
+            credential) or 401 ``invalid_appid`` (an ``appid`` header that is not
+            configured).
     """
     scheme, _, key = headers.get("Authorization", "").strip().partition(" ")
     key = key.strip()
     known = key in api_keys or (bearer_token_valid is not None and bearer_token_valid(key))
     if scheme.lower() != "bearer" or not key or not known:
-        return qianfan_error(14)  # translates to 401 invalid_iam_token
+        raise qianfan_error(14)  # translates to 401 invalid_iam_token
     app_id = headers.get("appid")
     if app_id is not None and app_id not in app_ids:
-        return v2_only_error(401, "invalid_appid", "No permission to use the appid", v1_code=6)
+        raise v2_only_error(401, "invalid_appid", "No permission to use the appid", v1_code=6)
     return key
