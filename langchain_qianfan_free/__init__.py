@@ -24,10 +24,9 @@ __all__ = ["ChatQianfan", "__version__"]
 def __getattr__(name: str) -> Any:
     if name == "ChatQianfan":
         # langchain-core is loaded here, before our modules, rather than from inside
-        # chat_models. On CPython 3.11+ an import's cost depends on the stack depth it
-        # runs at (frame-stack chunks are mapped and unmapped as calls cross a 16 KiB
-        # boundary); from chat_models, at the top of a script, langchain-core's import
-        # hit the worst depth and took ~20 % longer (docs/performance.md, "Import time").
+        # chat_models: where it is imported from changes its cost a lot (measured, with
+        # the figure, in docs/performance.md, "Import time": the one import-order
+        # choice that pays for itself).
         from langchain_core.language_models import BaseChatModel  # noqa: PLC0415, F401
 
         from langchain_qianfan_free.chat_models import ChatQianfan  # noqa: PLC0415

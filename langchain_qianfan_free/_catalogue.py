@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_qianfan_free.errors import QianfanContextOverflowError
+
 __all__ = ["MODELS", "ModelSpec", "check_input_size", "lookup", "profile_for"]
 
 
@@ -208,8 +210,6 @@ def check_input_size(spec: ModelSpec | None, characters: int) -> None:
     """
     if spec is None or characters <= spec.max_input_chars:
         return
-    from langchain_qianfan_free.errors import QianfanContextOverflowError  # noqa: PLC0415
-
     raise QianfanContextOverflowError(
         f"The input is {characters} characters; {spec.display_name} accepts at most "
         f"{spec.max_input_chars} (messages, system prompt and tools together).",

@@ -12,13 +12,16 @@ native v1, prompt) can express.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_qianfan_free._catalogue import ModelSpec
 from langchain_qianfan_free._tools import ToolCallingMode, ToolChoice, ToolSetup
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
+
+if TYPE_CHECKING:
+    from langchain_qianfan_free._protocols import ApiVersion
 
 __all__ = ["format_tools", "normalize_tool_choice", "tool_setup"]
 
@@ -115,7 +118,7 @@ def tool_setup(
     parallel_tool_calls: Any,
     mode: ToolCallingMode,
     spec: ModelSpec | None,
-    version: str,
+    version: ApiVersion,
 ) -> ToolSetup | None:
     """The tool setup of a request, checked; ``None`` when no tools are bound.
 

@@ -51,6 +51,8 @@ from langchain_qianfan_free.errors import QianfanInvalidRequestError, ToolChoice
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from langchain_qianfan_free._protocols import ApiVersion
+
 __all__ = [
     "METHODS",
     "JsonOutputParser",
@@ -97,7 +99,7 @@ def response_format_for(method: str, schema: Any, strict: bool | None) -> dict[s
 
 
 def json_request(
-    response_format: Any, *, native_support: bool, version: str = "v2"
+    response_format: Any, *, native_support: bool, version: ApiVersion = "v2"
 ) -> JsonRequest | None:
     """Check a ``response_format`` and say how to ask for it.
 

@@ -148,7 +148,7 @@ class AsyncTransport:
         """Take one of the loop's ``max_connections`` places, waiting at most ``timeout``.
 
         Calls beyond the pool wait here, as a coroutine, rather than inside aiohttp
-        with a request already built (about 3 KB more per waiting call).
+        with a request already built (more memory per waiting call: docs/performance.md).
         """
         entry = await self._entry()
         if not entry.gate.locked():
