@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
@@ -37,7 +37,7 @@ from pydantic import (
 
 from langchain_qianfan_free import _settings
 from langchain_qianfan_free._auth.credentials import build_auth, select
-from langchain_qianfan_free._protocols import PROTOCOLS, ApiVersion
+from langchain_qianfan_free._protocols import PROTOCOLS, ApiVersion, VersionSetting
 from langchain_qianfan_free._transport.aio import AsyncTransport
 from langchain_qianfan_free._transport.call import Call
 from langchain_qianfan_free._transport.sync import SyncTransport
@@ -70,7 +70,7 @@ class QianfanClient(BaseModel):
     _documented_names: ClassVar[tuple[str, ...]] = ()
     _api_paths: ClassVar[tuple[str, ...]] = ("/rpc/2.0/", "/oauth/2.0/")
 
-    api_version: Literal["auto", "v1", "v2"] = "auto"
+    api_version: VersionSetting = "auto"
     """Protocol: ``auto`` uses v2 when an API key is configured, else v1 with AK/SK."""
 
     api_key: SecretStr | None = Field(
@@ -136,6 +136,14 @@ class QianfanClient(BaseModel):
 
     _sync: SyncTransport = PrivateAttr(default_factory=SyncTransport)
     _async: AsyncTransport = PrivateAttr(default_factory=AsyncTransport)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Hand on to the next class's hook (LangChain's records its version there).
+
+        Without this, pydantic's own hook for the private attributes above would hide
+        ``BaseLanguageModel.model_post_init`` from every class built on this base.
+        """
+        super().model_post_init(context)
 
     # ----------------------------------------------------------------- validation
 
@@ -246,8 +254,12 @@ class QianfanClient(BaseModel):
                 cannot use.
         """
         version, kind = select(self)
-        base_url = self.base_url or PROTOCOLS[version].DEFAULT_BASE_URL
+        base_url = self._host(version)
         return version, base_url, build_auth(self, version, kind, base_url)
+
+    def _host(self, version: ApiVersion) -> str:
+        """The host root calls on ``version`` go to."""
+        return self.base_url or PROTOCOLS[version].DEFAULT_BASE_URL
 
     def _call(self, parser: ReplyParser, request: HttpRequest, auth: Auth) -> Call:
         """A call of ``request``, with this client's timeout, retries and pool size."""

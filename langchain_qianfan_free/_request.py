@@ -68,6 +68,8 @@ def build_call(
         )
     name = call_model(model.model, kwargs)
     spec = catalogue.lookup(name)
+    # The steps of model._route(), apart: a setting this call cannot use (build_auth)
+    # is reported after the messages and parameters are checked.
     version, kind = select(model)
     tools: ToolSetup | None = None
     if any(key in kwargs for key in TOOL_KWARGS):
@@ -109,7 +111,7 @@ def build_call(
         conversation = replace(conversation, system=system)
     catalogue.check_input_size(spec, input_characters(conversation, tools, version))
     protocol = PROTOCOLS[version]
-    base_url = model.base_url or protocol.DEFAULT_BASE_URL
+    base_url = model._host(version)
     request = protocol.chat_request(
         base_url, name, spec, model.endpoint, conversation, params, stream=stream, tools=tools
     )

@@ -44,7 +44,7 @@ from langchain_core.exceptions import (
     OutputParserException,
 )
 
-from langchain_qianfan_free._redact import redact
+from langchain_qianfan_free._redact import REDACTED, redact  # noqa: F401 (REDACTED: kept here)
 
 if TYPE_CHECKING:
     from langchain_core.messages import AIMessage

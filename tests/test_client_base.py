@@ -89,6 +89,15 @@ def test_a_new_class_routes_and_calls_like_the_chat_model() -> None:
     assert (call.timeout, call.max_retries, call.max_connections) == (7, 4, 3)
 
 
+def test_langchain_still_records_its_version_and_the_transports_exist() -> None:
+    # The base's private attributes must not hide BaseLanguageModel.model_post_init.
+    versions = ChatQianfan(api_key="k").metadata["lc_versions"]
+    assert {"langchain-core", "langchain-qianfan-free"} <= set(versions)
+    probe = Probe(api_key=SECRET)
+    assert probe._sync is not None
+    assert probe._async is not None
+
+
 @pytest.mark.parametrize("cls", [ChatQianfan, Probe])
 def test_the_secret_stripping_validator_stays_outermost(cls) -> None:
     # A model validator declared after it (in a subclass) would raise errors that

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import time
 from typing import Any
@@ -103,3 +104,13 @@ def test_the_constructor_signature_is_pinned() -> None:
     }
     assert all(param.kind is inspect.Parameter.KEYWORD_ONLY for param in parameters.values())
     assert EmulatorConfig() == QianfanEmulator().config  # the record's defaults are the defaults
+    # One parameter list: the constructor takes exactly the record's fields.
+    assert list(parameters) == [f.name for f in dataclasses.fields(EmulatorConfig)]
+
+
+def test_build_is_what_the_constructor_does() -> None:
+    options = {"api_keys": ["k1", "k2"], "credentials": {"a": "s"}, "rpm": 7, "seed": 3}
+    assert EmulatorConfig.build(**options) == QianfanEmulator(**options).config
+    assert EmulatorConfig.build().api_keys == EmulatorConfig().api_keys
+    with pytest.raises(TypeError, match="colour"):
+        EmulatorConfig.build(colour="red")

@@ -41,3 +41,27 @@ def test_users_get_the_fixture_from_the_installed_plugin(pytester: pytest.Pytest
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_the_plugins_former_path_still_works(pytester: pytest.Pytester) -> None:
+    # An install made before the plugin moved (its entry point names the old module),
+    # or a -p option naming it.
+    pytester.makepyfile(
+        test_old_path="""
+        import pytest
+
+        @pytest.mark.qianfan_emulator_all_consumed
+        def test_it(qianfan_emulator):
+            assert qianfan_emulator.url.startswith("http://127.0.0.1")
+    """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:qianfan_emulator",
+        "-p",
+        "langchain_qianfan_free.emulator.pytest_plugin",
+        "--strict-markers",
+    )
+    result.assert_outcomes(passed=1)

@@ -33,6 +33,14 @@ PURE = [
     f"{ROOT}._tools.structured",
     f"{ROOT}._tools.results",
     f"{ROOT}._tools.forced_choice",
+    f"{ROOT}._tools.prompt",
+    f"{ROOT}._tools.args",
+    f"{ROOT}._tools.history",
+    f"{ROOT}._tools.lenient_json",
+    f"{ROOT}._auth.token_answers",
+    f"{ROOT}._stops",
+    f"{ROOT}._turns",
+    f"{ROOT}._redact",
     f"{ROOT}._results",
     f"{ROOT}._messages",
     f"{ROOT}._params",
@@ -140,6 +148,26 @@ def test_there_are_no_import_cycles() -> None:
         if name not in state:
             walk(name, [name])
     assert cycles == []
+
+
+# aiohttp internals the per-loop session cleanup relies on (tests/test_sessions.py checks
+# they still exist in the installed aiohttp).
+AIOHTTP_PRIVATE = ("_conns", "_close", "_sock")
+SESSIONS = f"{ROOT}._transport.sessions"
+
+
+def test_only_the_session_module_touches_aiohttp_internals() -> None:
+    for name, path in MODULES.items():
+        if name == SESSIONS or name.startswith(f"{ROOT}.emulator"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        used = {
+            node.attr if isinstance(node, ast.Attribute) else node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute)
+            or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+        }
+        assert not used & set(AIOHTTP_PRIVATE), name
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -9,7 +9,7 @@ import pytest
 api = pytest.importorskip("mypy.api")
 
 ROOT = Path(__file__).resolve().parents[1]
-PROBE = '''
+PROBE = """
 from langchain_qianfan_free._auth.credentials import build_auth
 from langchain_qianfan_free._protocols import PROTOCOLS
 from langchain_qianfan_free._transport.call import Call
@@ -30,7 +30,7 @@ def probe(call: Call) -> None:
     if source is not None:
         reveal_type(source.cache.fetch)
         reveal_type(source.read_answer)
-'''
+"""
 
 
 def test_protocol_and_auth_calls_are_typed(tmp_path) -> None:

@@ -20,7 +20,7 @@ from langchain_qianfan_free._auth.schemes import (
     IamSignAuth,
     OAuthTokenAuth,
 )
-from langchain_qianfan_free._protocols.common import ApiVersion
+from langchain_qianfan_free._protocols.common import ApiVersion, VersionSetting
 from langchain_qianfan_free.errors import QianfanAuthenticationError, QianfanInvalidRequestError
 
 __all__ = [
@@ -37,7 +37,7 @@ class CredentialSettings(Protocol):
     """The credential fields of the client base, as validated."""
 
     @property
-    def api_version(self) -> Literal["auto", "v1", "v2"]:
+    def api_version(self) -> VersionSetting:
         """``auto``, ``v1`` or ``v2``."""
 
     @property
@@ -91,7 +91,7 @@ requests, or v2 bearer tokens minted from them)."""
 
 
 def choose_credentials(
-    api_version: Literal["auto", "v1", "v2"],
+    api_version: VersionSetting,
     *,
     has_api_key: bool,
     has_ak_sk: bool,

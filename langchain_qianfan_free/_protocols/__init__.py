@@ -10,9 +10,9 @@ through :data:`PROTOCOLS`.
 from __future__ import annotations
 
 from langchain_qianfan_free._protocols import v1, v2
-from langchain_qianfan_free._protocols.common import ApiVersion, ChatProtocol
+from langchain_qianfan_free._protocols.common import ApiVersion, ChatProtocol, VersionSetting
 
-__all__ = ["PROTOCOLS", "ApiVersion", "ChatProtocol"]
+__all__ = ["PROTOCOLS", "ApiVersion", "ChatProtocol", "VersionSetting"]
 
 PROTOCOLS: dict[ApiVersion, ChatProtocol] = {"v1": v1, "v2": v2}
 """Each API version's protocol module."""

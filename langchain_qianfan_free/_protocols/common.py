@@ -40,6 +40,7 @@ __all__ = [
     "RawCall",
     "Reply",
     "ReplyParser",
+    "VersionSetting",
     "decode_json",
     "finish_body",
     "header",
@@ -57,6 +58,9 @@ __all__ = [
 
 ApiVersion = Literal["v1", "v2"]
 """A Qianfan chat protocol: ``v1`` (wenxinworkshop) or ``v2`` (OpenAI-shaped)."""
+
+VersionSetting = Literal["auto", "v1", "v2"]
+"""The ``api_version`` setting: a protocol, or ``auto`` (chosen by the credentials)."""
 
 REQUEST_ID_HEADER = "X-Baidu-Request-Id"
 # One encoder for every request body (json.dumps with options builds a new one per call).

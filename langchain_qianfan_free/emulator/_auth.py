@@ -1,8 +1,5 @@
 """Who is calling: v1 access tokens / IAM signatures, v2 bearer keys and ``appid``.
 
-Each function returns the caller's credential id (the rate-limit key) or the
-:class:`~langchain_qianfan_free.emulator._errors.EmulatedError` to answer.
-
 IAM signing (reference §6) is a seam: :data:`IamVerifier` is the function that
 checks a ``bce-auth-v1`` request. The emulator plugs in
 :class:`~langchain_qianfan_free.emulator._iam.SignatureVerifier`; :func:`reject_iam`
@@ -16,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
-from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error, v2_only_error
+from langchain_qianfan_free.emulator._errors import qianfan_error, v2_only_error
 from langchain_qianfan_free.emulator._tokens import TokenStore
 
 __all__ = [
@@ -51,13 +48,17 @@ class SignedRequest:
 
 
 #: Checks a ``bce-auth-v1`` signed request: the caller's id, or the error to answer.
-IamVerifier = Callable[[SignedRequest], "str | EmulatedError"]
+IamVerifier = Callable[[SignedRequest], str]
 
 
-def reject_iam(request: SignedRequest) -> str | EmulatedError:
-    """Default IAM verifier: signatures are not verified yet, so every one fails (14)."""
+def reject_iam(request: SignedRequest) -> str:
+    """Default IAM verifier: signatures are not verified yet, so every one fails (14).
+
+    Raises:
+        EmulatedError: Always.
+    """
     del request
-    return qianfan_error(14)
+    raise qianfan_error(14)
 
 
 def authenticate_v1(
@@ -73,18 +74,11 @@ def authenticate_v1(
         EmulatedError: The request is not authenticated.
     """
     if "Authorization" in request.headers and "x-bce-date" in request.headers:
-        return _or_raise(iam(request))
+        return iam(request)
     token = request.query.get("access_token", "")
     if not token:
         raise qianfan_error(100)
-    return _or_raise(tokens.check(token))
-
-
-def _or_raise(verdict: str | EmulatedError) -> str:
-    """A verifier's verdict (the caller, or the error it answers with) as a caller."""
-    if isinstance(verdict, EmulatedError):
-        raise verdict
-    return verdict
+    return tokens.check(token)
 
 
 def authenticate_v2(

@@ -157,9 +157,8 @@ V2_TRANSLATION: dict[int, _Row] = {
 class EmulatedError(Exception):
     """One Qianfan error, ready to be answered on either protocol.
 
-    Request checks raise it; the chat handler catches it once and answers it in the
-    request's protocol. Authentication returns it instead (the IAM seam's verifiers
-    answer a credential id or the error).
+    Authentication and request checks raise it; the chat handler catches it once and
+    answers it in the request's protocol.
 
     Args:
         code: v1 ``error_code``.

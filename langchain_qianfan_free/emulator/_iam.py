@@ -29,7 +29,7 @@ from typing import Any
 
 from langchain_qianfan_free._auth.signing import AUTH_VERSION, canonical_request, signing_key
 from langchain_qianfan_free.emulator._auth import SignedRequest
-from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._errors import qianfan_error
 
 __all__ = [
     "DEFAULT_SIGNED_HEADERS",
@@ -208,10 +208,16 @@ class SignatureVerifier:
             return SIGNATURE_MISMATCH
         return header.access_key
 
-    def __call__(self, request: SignedRequest) -> str | EmulatedError:
-        """The v1 seam: the AK, or 14 ``IAM Certification failed`` for any refusal."""
+    def __call__(self, request: SignedRequest) -> str:
+        """The v1 seam: the AK.
+
+        Raises:
+            EmulatedError: 14 ``IAM Certification failed``, for any refusal.
+        """
         who = self.check(request)
-        return qianfan_error(14) if isinstance(who, BceError) else who
+        if isinstance(who, BceError):  # the bearer-token endpoint's answer, not v1's
+            raise qianfan_error(14)
+        return who
 
 
 def _default_names(headers: Mapping[str, str]) -> list[str]:

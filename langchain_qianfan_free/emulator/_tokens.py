@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error
+from langchain_qianfan_free.emulator._errors import qianfan_error
 from langchain_qianfan_free.emulator._ids import IdSource
 
 __all__ = ["TokenStore"]
@@ -111,19 +111,19 @@ class TokenStore:
             "session_secret": self._ids.hex(32),
         }
 
-    def check(self, token: str) -> str | EmulatedError:
-        """The API Key a token was issued to, or the error a chat request gets.
+    def check(self, token: str) -> str:
+        """The API Key a token was issued to.
 
-        Returns:
-            The ``client_id``; or error 110 (unknown or revoked token) or 111 (past its
-            lifetime, or expired by :meth:`expire_all`).
+        Raises:
+            EmulatedError: 110 (unknown or revoked token) or 111 (past its lifetime, or
+                expired by :meth:`expire_all`): what a chat request gets.
         """
         with self._lock:
             issued = self._issued.get(token)
             if issued is None or issued.revoked:
-                return qianfan_error(110)
+                raise qianfan_error(110)
             if issued.expired or self._clock() >= issued.expires_at:
-                return qianfan_error(111)
+                raise qianfan_error(111)
             return issued.client_id
 
     def expire_all(self) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 __all__ = [
     "DEFAULT_AK",
@@ -140,6 +141,36 @@ class EmulatorConfig:
     unsafe_output_words: tuple[str, ...] = ("EMULATOR_UNSAFE_OUTPUT",)
     stream_chunk_chars: int = 6
     seed: int | None = None
+
+    @classmethod
+    def build(cls, **options: Any) -> EmulatorConfig:
+        """A config from ``QianfanEmulator``'s arguments, in the forms it accepts.
+
+        The one place they are normalised: ``None`` means the default, iterables become
+        tuples, mappings dicts. ``QianfanEmulator(...)`` calls this with its arguments.
+
+        Raises:
+            TypeError: An option that is not a field.
+            ValueError: A value out of range (see the fields).
+        """
+        unknown = sorted(set(options) - {f.name for f in fields(cls)})
+        if unknown:
+            raise TypeError(f"unknown emulator option(s): {', '.join(unknown)}")
+        given = {name: value for name, value in options.items() if value is not None}
+        for name in ("api_keys", "app_ids"):
+            if name in given:
+                given[name] = as_strings(name, given[name])
+        for name in ("credentials", "iam_credentials"):
+            if name in given:
+                given[name] = dict(given[name])
+        if "custom_models" in given:
+            given["custom_models"] = as_models(given["custom_models"])
+        for name in ("unsafe_input_words", "unsafe_output_words"):
+            if name in given:
+                given[name] = tuple(given[name])
+        if "seed" in options:  # None is a value here: random ids
+            given["seed"] = options["seed"]
+        return cls(**given)
 
     def __post_init__(self) -> None:
         as_strings("api_keys", self.api_keys)

@@ -30,8 +30,6 @@ from langchain_qianfan_free.emulator.config import (
     DEFAULT_IAM_SK,
     DEFAULT_SK,
     EmulatorConfig,
-    as_models,
-    as_strings,
 )
 from langchain_qianfan_free.emulator.records import RecordedRequest
 
@@ -125,28 +123,9 @@ class QianfanEmulator(ScenarioAPI):
         stream_chunk_chars: int = _DEFAULTS.stream_chunk_chars,
         seed: int | None = _DEFAULTS.seed,
     ) -> None:
-        # The one place the user-facing arguments are normalised (None: the default).
-        self.config = EmulatorConfig(
-            host=host,
-            port=port,
-            api_keys=_DEFAULTS.api_keys if api_keys is None else as_strings("api_keys", api_keys),
-            app_ids=_DEFAULTS.app_ids if app_ids is None else as_strings("app_ids", app_ids),
-            credentials=dict(_DEFAULTS.credentials if credentials is None else credentials),
-            iam_credentials=dict(
-                _DEFAULTS.iam_credentials if iam_credentials is None else iam_credentials
-            ),
-            iam_clock_skew=iam_clock_skew,
-            clock=_DEFAULTS.clock if clock is None else clock,
-            token_ttl=token_ttl,
-            rpm=rpm,
-            tpm=tpm,
-            rate_window=rate_window,
-            custom_models={} if custom_models is None else as_models(custom_models),
-            unsafe_input_words=tuple(unsafe_input_words),
-            unsafe_output_words=tuple(unsafe_output_words),
-            stream_chunk_chars=stream_chunk_chars,
-            seed=seed,
-        )
+        options = dict(locals())  # exactly the parameters above: EmulatorConfig's fields
+        del options["self"]
+        self.config = EmulatorConfig.build(**options)
         self._state = EmulatorState.from_config(self.config)
         self._server = BackgroundServer(lambda: build_app(self._state), host, port)
 
