@@ -6,7 +6,6 @@ role of ``_get_request_payload`` in the LangChain partner packages.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from langchain_qianfan_free._turns import Conversation
     from langchain_qianfan_free.chat_models import ChatQianfan
 
-__all__ = ["TOOL_KWARGS", "build_call", "call_model"]
+__all__ = ["TOOL_KWARGS", "build_call", "call_model", "init_only_fields"]
 
 TOOL_KWARGS = ("tools", "tool_choice", "parallel_tool_calls")
 """Per-call kwargs that make a call a tool call (set by ``bind_tools``)."""
@@ -58,7 +57,7 @@ def build_call(
     # LangChain's own switch between _generate and _stream (invoke(..., stream=True)
     # streams underneath); which method runs already says it, so it is not a body field.
     kwargs.pop("stream", None)
-    misplaced = sorted(k for k in kwargs if k in _init_only(type(model)))
+    misplaced = sorted(k for k in kwargs if k in model._init_only_fields)
     if misplaced:
         raise QianfanInvalidRequestError(
             f"{', '.join(misplaced)} cannot be changed per call; set "
@@ -139,8 +138,7 @@ def input_characters(
     return size
 
 
-@functools.cache
-def _init_only(cls: type[ChatQianfan]) -> frozenset[str]:
+def init_only_fields(cls: type[ChatQianfan]) -> frozenset[str]:
     """Fields that are not generation settings (and their aliases).
 
     A per-call kwarg with one of these names is a mistake: it would otherwise be sent

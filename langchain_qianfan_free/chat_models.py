@@ -10,7 +10,7 @@ client settings are in :mod:`~langchain_qianfan_free._client`; request building 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypeGuard
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeGuard
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
@@ -23,7 +23,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from langchain_qianfan_free import _catalogue as catalogue
 from langchain_qianfan_free._client import QianfanClient
 from langchain_qianfan_free._params import PARAM_NAMES, check_route_name, check_value
-from langchain_qianfan_free._request import build_call
+from langchain_qianfan_free._request import build_call, init_only_fields
 from langchain_qianfan_free._results import PROVIDER, ResultContext, StreamAssembler, chat_result
 from langchain_qianfan_free._tools import ToolCallingMode, forced_choice
 from langchain_qianfan_free._version import __version__
@@ -143,6 +143,7 @@ class ChatQianfan(QianfanClient, BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
     _documented_names = PARAM_NAMES
+    _init_only_fields: ClassVar[frozenset[str]] = frozenset()  # set below the class
     _api_paths = ("/v2/chat/completions", "/rpc/2.0/", "/oauth/2.0/")
 
     model: str = Field(default="ernie-speed-8k", alias="model_name")
@@ -458,6 +459,11 @@ class ChatQianfan(QianfanClient, BaseChatModel):
         if self.rate_limiter is not None:
             await self.rate_limiter.aacquire(blocking=True)
         return await self._async.complete(call)
+
+
+# Per-call kwargs with these names are refused. Computed from ChatQianfan's own fields:
+# a subclass's extra fields still pass per call as request-body fields.
+ChatQianfan._init_only_fields = init_only_fields(ChatQianfan)
 
 
 def _is_number(value: Any) -> TypeGuard[float]:

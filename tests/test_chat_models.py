@@ -407,6 +407,21 @@ def test_call_kwargs_that_are_not_generation_settings_are_refused(qianfan_emulat
     assert qianfan_emulator.requests == []
 
 
+class ChatWithSeed(ChatQianfan):
+    """A user's subclass with a field of its own."""
+
+    seed: int | None = None
+
+
+def test_a_subclass_field_still_passes_per_call_as_a_body_field(qianfan_emulator) -> None:
+    # Only ChatQianfan's own non-generation fields are refused per call.
+    model = ChatWithSeed(api_key=qianfan_emulator.api_key, base_url=qianfan_emulator.url)
+    assert model.invoke("hi", seed=7).content
+    assert qianfan_emulator.requests[-1].json["seed"] == 7
+    with pytest.raises(QianfanInvalidRequestError, match="cannot be changed per call"):
+        model.invoke("hi", streaming=True)
+
+
 def test_keys_are_trimmed_and_empty_ones_mean_unset(qianfan_emulator, monkeypatch) -> None:
     model = ChatQianfan(api_key=f"  {qianfan_emulator.api_key}\n", base_url=qianfan_emulator.url)
     assert model.invoke("hi").content

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
+import pkgutil
 
 import pytest
 from pydantic import ValidationError
 
+import langchain_qianfan_free
 from langchain_qianfan_free import ChatQianfan
 from langchain_qianfan_free._auth.schemes import BearerAuth, OAuthTokenAuth
 from langchain_qianfan_free._client import QianfanClient
@@ -98,7 +101,24 @@ def test_langchain_still_records_its_version_and_the_transports_exist() -> None:
     assert probe._async is not None
 
 
-@pytest.mark.parametrize("cls", [ChatQianfan, Probe])
+def client_classes() -> list[type[QianfanClient]]:
+    """Every class built on the base: the package's public API classes, and Probe."""
+    for module in pkgutil.iter_modules(langchain_qianfan_free.__path__):
+        if not module.name.startswith("_") and module.name not in ("cli", "pytest_plugin"):
+            importlib.import_module(f"langchain_qianfan_free.{module.name}")
+    found: list[type[QianfanClient]] = []
+    pending = list(QianfanClient.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(
+        (c for c in found if c.__module__.startswith("langchain_qianfan_free") or c is Probe),
+        key=lambda c: c.__qualname__,
+    )
+
+
+@pytest.mark.parametrize("cls", client_classes(), ids=lambda cls: cls.__qualname__)
 def test_the_secret_stripping_validator_stays_outermost(cls) -> None:
     # A model validator declared after it (in a subclass) would raise errors that
     # still carry the constructor's kwargs, secrets included.

@@ -322,3 +322,19 @@ def test_the_marker_checks_at_teardown(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3, errors=1)
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_forgets_a_fault*"])
     result.stdout.fnmatch_lines(["*ErrorFault(code=336100), match=Match(protocol='v1')*"])
+
+
+def test_assert_all_consumed_masks_keys_and_tokens_before_cutting(
+    qianfan_emulator: QianfanEmulator,
+) -> None:
+    emu = qianfan_emulator
+    token = emu.issue_access_token()
+    emu.queue_error(336003, "bad key: " + emu.api_key)  # the key crosses the 40-character cut
+    emu.queue_reply(f"client_id={emu.ak} ak={emu.iam_ak}")
+    emu.queue_reply(f"token {token}")
+    with pytest.raises(AssertionError) as failure:
+        emu.assert_all_consumed()
+    message = str(failure.value)
+    assert "'bad key: ***'" in message
+    for shown in (emu.api_key[:20], emu.ak, emu.iam_ak, token[:20]):
+        assert shown not in message

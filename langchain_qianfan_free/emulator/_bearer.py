@@ -129,6 +129,11 @@ class BearerTokenStore:
             minted = self._minted.get(token)
             return minted is not None and not minted.expired and self._clock() < minted.expires_at
 
+    def minted(self) -> list[str]:
+        """Every bearer token minted so far (to keep them out of messages)."""
+        with self._lock:
+            return list(self._minted)
+
     def expire_all(self) -> None:
         """Every token minted so far is now refused (v2: 401 ``invalid_iam_token``)."""
         with self._lock:

@@ -63,8 +63,12 @@ class ScenarioAPI:
         config = self.config
         secrets = (
             *config.api_keys,
+            *config.credentials.keys(),
             *config.credentials.values(),
+            *config.iam_credentials.keys(),
             *config.iam_credentials.values(),
+            *self._state.tokens.issued(),
+            *self._state.bearer.minted(),
         )
         self._state.scenario.assert_all_consumed(hide=secrets)
 

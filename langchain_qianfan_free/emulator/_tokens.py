@@ -126,6 +126,11 @@ class TokenStore:
                 raise qianfan_error(111)
             return issued.client_id
 
+    def issued(self) -> list[str]:
+        """Every access token issued so far (to keep them out of messages)."""
+        with self._lock:
+            return list(self._issued)
+
     def expire_all(self) -> None:
         """Every token issued so far now answers 111 ``Access token expired``."""
         with self._lock:

@@ -302,7 +302,9 @@ def _compile(match: MatchSpec, models: ModelRegistry) -> _Filter | None:
     )
 
 
-def _shown(name: str, value: Any) -> str:
+def _shown(name: str, value: Any, hide: Iterable[str] = ()) -> str:
+    if isinstance(value, str):  # masked first: a cut must not leave half a secret
+        value = _masked(value, hide)
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     if name == "headers":  # names only: values may be credentials
@@ -314,14 +316,22 @@ def _shown(name: str, value: Any) -> str:
     return repr(value)
 
 
-def describe(fault: Fault) -> str:
+def _masked(text: str, hide: Iterable[str]) -> str:
+    for secret in sorted((s for s in hide if s), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def describe(fault: Fault, hide: Iterable[str] = ()) -> str:
     """A one-line summary of ``fault`` for failure messages.
 
     Fields left at their defaults are omitted; bodies show their length, headers
-    their names, tool calls their names, and long texts their first 40 characters.
+    their names, tool calls their names, and long texts their first 40 characters
+    (after the strings in ``hide`` are masked as ``***``).
     """
+    hide = tuple(hide)
     parts = [
-        f"{item.name}={_shown(item.name, getattr(fault, item.name))}"
+        f"{item.name}={_shown(item.name, getattr(fault, item.name), hide)}"
         for item in fields(fault)
         if item.default is MISSING or getattr(fault, item.name) != item.default
     ]
@@ -409,6 +419,7 @@ class Scenario:
         Raises:
             AssertionError: Listing each unused fault with its remaining uses and filter.
         """
+        hide = tuple(hide)
         with self._lock:
             left = [(entry.fault, entry.remaining, entry.filter) for entry in self._queue]
         if not left:
@@ -417,15 +428,12 @@ class Scenario:
         for fault, remaining, rule in left:
             uses = f", {remaining} uses left" if remaining > 1 else ""
             where = f", match={rule}" if rule is not None else ""
-            lines.append(f"  {describe(fault)}{uses}{where}")
+            lines.append(f"  {describe(fault, hide)}{uses}{where}")
         total = sum(remaining for _, remaining, _ in left)
         noun = "use" if total == 1 else "uses"
         text = f"queued emulator behaviour was never used ({total} {noun} left):\n"
         text += "\n".join(lines)
-        for secret in hide:
-            if secret:
-                text = text.replace(secret, "***")
-        raise AssertionError(text)
+        raise AssertionError(_masked(text, hide))
 
     def clear(self) -> None:
         """Drop every queued fault."""
