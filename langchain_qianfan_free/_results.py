@@ -24,10 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import tool_call_chunk
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_qianfan_free._protocols.common import ApiVersion, RawCall, Reply
 from langchain_qianfan_free._stops import StopScanner, cut_at_stop
@@ -44,7 +45,9 @@ __all__ = [
     "ResultContext",
     "StreamAssembler",
     "add_usage",
+    "aemit",
     "chat_result",
+    "emit",
     "finish_reason",
     "usage_metadata",
 ]
@@ -290,3 +293,23 @@ def _metadata(
     if reply.rate_limit:
         metadata["rate_limit"] = dict(reply.rate_limit)
     return metadata
+
+
+def emit(
+    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    """``chunk`` as a generation chunk, reported to the callbacks as a new token."""
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        run_manager.on_llm_new_token(chunk.text, chunk=generation)
+    return generation
+
+
+async def aemit(
+    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
+) -> ChatGenerationChunk:
+    """Async twin of :func:`emit`."""
+    generation = ChatGenerationChunk(message=chunk)
+    if run_manager is not None:
+        await run_manager.on_llm_new_token(chunk.text, chunk=generation)
+    return generation

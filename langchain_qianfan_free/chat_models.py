@@ -10,21 +10,33 @@ client settings are in :mod:`~langchain_qianfan_free._client`; request building 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeGuard
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.model_profile import ModelProfile
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from langchain_qianfan_free import _catalogue as catalogue
 from langchain_qianfan_free._client import QianfanClient
+from langchain_qianfan_free._estimate import estimate_tokens
 from langchain_qianfan_free._params import PARAM_NAMES, check_route_name, check_value
-from langchain_qianfan_free._request import build_call, init_only_fields
-from langchain_qianfan_free._results import PROVIDER, ResultContext, StreamAssembler, chat_result
+from langchain_qianfan_free._request import (
+    build_call,
+    count_tokens,
+    init_only_fields,
+    langsmith_params,
+)
+from langchain_qianfan_free._results import (
+    ResultContext,
+    StreamAssembler,
+    aemit,
+    chat_result,
+    emit,
+)
 from langchain_qianfan_free._tools import ToolCallingMode, forced_choice
 from langchain_qianfan_free._version import __version__
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
@@ -258,29 +270,49 @@ class ChatQianfan(QianfanClient, BaseChatModel):
         return {**self.asdict(), "stop": stop, **kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(
-            ls_provider=PROVIDER,
-            ls_model_name=kwargs.get("model") or kwargs.get("model_name") or self.model,
-            ls_model_type="chat",
-        )
-        # Per-call values are checked later (by build_call, with a message naming the
-        # setting); a wrong type must not fail here first with a bare float() error.
-        temperature = kwargs.get("temperature", self.temperature)
-        if _is_number(temperature):
-            params["ls_temperature"] = float(temperature)
-        max_tokens = kwargs.get("max_tokens", self.max_tokens)
-        if _is_number(max_tokens):
-            params["ls_max_tokens"] = int(max_tokens)
-        ls_stop = stop or kwargs.get("stop") or self.stop
-        if isinstance(ls_stop, str):
-            params["ls_stop"] = [ls_stop]
-        elif isinstance(ls_stop, (list, tuple)) and ls_stop:
-            params["ls_stop"] = list(ls_stop)
-        return params
+        return langsmith_params(self, stop, kwargs)
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         spec = catalogue.lookup(self.model)
         return ModelProfile(**catalogue.profile_for(spec)) if spec else None  # type: ignore[typeddict-item]
+
+    # ------------------------------------------------------------ token counts
+
+    def get_num_tokens(self, text: str) -> int:
+        """Estimated tokens in ``text``, offline and instant.
+
+        Baidu's documented rule, the one the emulator counts by: CJK characters count
+        one each, other words 1.3 (rounded up); see docs/context.md. With
+        ``custom_get_token_ids`` set, that tokenizer counts instead.
+        """
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens(text)
+        return estimate_tokens(text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Estimated input tokens of a call with ``messages`` (and ``tools``), offline.
+
+        Counts what would be sent for this model and protocol: the system prompt after
+        conversation repair, prompt mode's tool instruction, every message as rendered
+        (tool calls and results included) and native tool definitions. Needs no
+        credentials and sends nothing.
+        """
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        return count_tokens(self, messages, tools)
+
+    def get_token_ids(self, text: str) -> list[int]:
+        """Not available (Qianfan's tokenizer is not public): raises ``NotImplementedError``."""
+        if self.custom_get_token_ids is not None:
+            return self.custom_get_token_ids(text)
+        raise NotImplementedError(
+            "ChatQianfan has no local tokenizer (Qianfan's is not public), so there are no "
+            "token ids. Use llm.get_num_tokens(text) or "
+            "llm.get_num_tokens_from_messages(messages) for offline token counts, or pass "
+            "custom_get_token_ids=... to use a tokenizer of your own."
+        )
 
     # -------------------------------------------------------------- tools, output
 
@@ -405,12 +437,12 @@ class ChatQianfan(QianfanClient, BaseChatModel):
         assembler = StreamAssembler(ctx)
         for reply in self._sync.stream(call):
             if (chunk := assembler.feed(reply)) is not None:
-                yield _emit(chunk, run_manager)
+                yield emit(chunk, run_manager)
         if assembler.violated():
             said = AIMessage(assembler.finish().text)
             assembler.replace(self._correct(messages, said, stop, kwargs, ctx))
             forced_choice.raise_if_unmet(assembler, ctx)
-        yield _emit(assembler.finish(), run_manager)
+        yield emit(assembler.finish(), run_manager)
 
     async def _astream(
         self,
@@ -423,12 +455,12 @@ class ChatQianfan(QianfanClient, BaseChatModel):
         assembler = StreamAssembler(ctx)
         async for reply in self._async.stream(call):
             if (chunk := assembler.feed(reply)) is not None:
-                yield await _aemit(chunk, run_manager)
+                yield await aemit(chunk, run_manager)
         if assembler.violated():
             said = AIMessage(assembler.finish().text)
             assembler.replace(await self._acorrect(messages, said, stop, kwargs, ctx))
             forced_choice.raise_if_unmet(assembler, ctx)
-        yield await _aemit(assembler.finish(), run_manager)
+        yield await aemit(assembler.finish(), run_manager)
 
     def _correct(
         self,
@@ -464,25 +496,3 @@ class ChatQianfan(QianfanClient, BaseChatModel):
 # Per-call kwargs with these names are refused. Computed from ChatQianfan's own fields:
 # a subclass's extra fields still pass per call as request-body fields.
 ChatQianfan._init_only_fields = init_only_fields(ChatQianfan)
-
-
-def _is_number(value: Any) -> TypeGuard[float]:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _emit(
-    chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        run_manager.on_llm_new_token(chunk.text, chunk=generation)
-    return generation
-
-
-async def _aemit(
-    chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
-) -> ChatGenerationChunk:
-    generation = ChatGenerationChunk(message=chunk)
-    if run_manager is not None:
-        await run_manager.on_llm_new_token(chunk.text, chunk=generation)
-    return generation

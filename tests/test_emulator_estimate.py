@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_qianfan_free.emulator._model.estimate import estimate_tokens, truncate_to_tokens
+from langchain_qianfan_free._estimate import estimate_tokens, truncate_to_tokens
 
 
 @pytest.mark.parametrize(

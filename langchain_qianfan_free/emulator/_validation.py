@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_qianfan_free._estimate import estimate_tokens
 from langchain_qianfan_free.emulator._errors import EmulatedError, qianfan_error, v2_only_error
-from langchain_qianfan_free.emulator._model.estimate import estimate_tokens
 from langchain_qianfan_free.emulator._model.tooltypes import (
     AUTO,
     ResponseFormat,

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from langchain_qianfan_free.emulator._model.estimate import estimate_tokens, truncate_to_tokens
+from langchain_qianfan_free._estimate import estimate_tokens, truncate_to_tokens
 from langchain_qianfan_free.emulator._model.tooltypes import ToolCall
 from langchain_qianfan_free.emulator._validation import ChatRequest
 from langchain_qianfan_free.emulator.scenario import ReplyFault

@@ -1,6 +1,9 @@
 """Token arithmetic: Baidu's rule of thumb for counting tokens locally.
 
-Reference §8: tokens ≈ Chinese characters + English words × 1.3. Here every CJK
+One module, shared by the client (``ChatQianfan.get_num_tokens*``) and the emulator
+(the ``usage`` it reports), so the two agree on every count. Baidu documents the rule
+(tokens ≈ Chinese characters + English words × 1.3; its own SDKs estimate the same
+way); the platform's real tokenizer is not public, so counts are estimates. Every CJK
 character (ideographs, kana, hangul, CJK and full-width punctuation) counts 1, every
 other whitespace-separated run counts 1.3, and the sum is rounded up. Integer
 arithmetic (13/10) keeps the rounding exact.
@@ -17,6 +20,8 @@ _CJK = (
     "\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 )
 _UNIT = re.compile(f"([{_CJK}])|[^\\s{_CJK}]+")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_WORD = re.compile(f"[^\\s{_CJK}]+")
 
 
 def _cost(cjk: int, words: int) -> int:
@@ -25,13 +30,7 @@ def _cost(cjk: int, words: int) -> int:
 
 def estimate_tokens(text: str) -> int:
     """Estimated token count of ``text`` (CJK chars × 1 + other words × 1.3, rounded up)."""
-    cjk = words = 0
-    for match in _UNIT.finditer(text):
-        if match.group(1):
-            cjk += 1
-        else:
-            words += 1
-    return _cost(cjk, words)
+    return _cost(len(_CJK_CHAR.findall(text)), len(_WORD.findall(text)))
 
 
 def truncate_to_tokens(text: str, limit: int) -> str:
