@@ -7,7 +7,11 @@ protocol needs and to build the LangChain model ``profile``; the emulator uses t
 same data to validate requests. Names that are not in the catalogue pass through
 unchanged (custom deployments): the server's answer decides.
 
-Sources: the Qianfan reference (§1.4 model table, §1.6 limits, §7.2 v2 ids).
+Sources: the Qianfan reference (§1.4 model table, §1.6 limits, §7.2 v2 ids) and the
+model reference (§1, the catalogue with a source per figure). Where they disagree the
+safe (smaller) figure is taken: ERNIE-Speed-8K's input limit is 6,144 tokens in the
+v2 model table and 7,168 in the SDK's table, so 6,144 (a window counted too large
+overflows, one counted too small only trims early).
 """
 
 from __future__ import annotations
@@ -194,6 +198,20 @@ def profile_for(spec: ModelSpec) -> dict[str, Any]:
         # Native structured output (response_format) is not documented for these.
         "structured_output": False,
         "temperature": True,
+        # None of these models reasons, or takes or gives anything but text (model
+        # reference §1: reasoning "none", image input "no").
+        "reasoning_output": False,
+        "image_outputs": False,
+        "audio_outputs": False,
+        "video_outputs": False,
+        "image_tool_message": False,
+        "pdf_tool_message": False,
+        "attachment": False,
+        # Qianfan takes system text only up front (v1: the top-level system field; v2:
+        # the first message; reference §2.2), so ChatQianfan moves a later
+        # SystemMessage into the leading system prompt; tools travel in the request.
+        "mid_conversation_system_messages": False,
+        "mid_conversation_tools": False,
     }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import get_type_hints
+
 import pytest
+from langchain_core.language_models.model_profile import ModelProfile
 
 from langchain_qianfan_free._catalogue import MODELS, lookup, profile_for
 
@@ -32,6 +35,25 @@ def test_names_are_unambiguous() -> None:
     for spec in MODELS:
         for name in spec.names:
             assert seen.setdefault(name.lower(), spec.display_name) == spec.display_name
+
+
+def test_every_profile_is_complete_and_typed_as_langchain_defines_it() -> None:
+    hints = get_type_hints(ModelProfile)
+    for spec in MODELS:
+        profile = profile_for(spec)
+        assert set(profile) <= set(hints)
+        assert profile["max_input_tokens"] == spec.max_input_tokens
+        # Middleware that inserts a SystemMessage mid-conversation must know that it
+        # is moved into the leading system prompt.
+        assert profile["mid_conversation_system_messages"] is False
+        assert profile["reasoning_output"] is False
+        assert all(
+            isinstance(v, hints[k]) for k, v in profile.items() if hints[k] in (bool, int, str)
+        )
+
+
+def test_the_free_8k_window_is_the_safe_figure() -> None:
+    assert profile_for(lookup("ernie-speed-8k"))["max_input_tokens"] == 6144  # not 7,168
 
 
 def test_profile() -> None:

@@ -141,8 +141,9 @@ def test_the_example_in_the_docs_runs(monkeypatch, capsys) -> None:
     for variable in ("QIANFAN_API_KEY", "QIANFAN_BEARER_TOKEN", "QIANFAN_AK", "QIANFAN_SK"):
         monkeypatch.delenv(variable, raising=False)
     doc = Path(__file__).resolve().parents[1] / "docs" / "context.md"
-    (example,) = [
-        b.split("```", 1)[0] for b in doc.read_text(encoding="utf-8").split("```python\n")[1:]
-    ]
-    exec(compile(example, str(doc), "exec"), {"__name__": "context_example"})  # noqa: S102
+    blocks = doc.read_text(encoding="utf-8").split("```python\n")[1:]
+    counting, profiles = [block.split("```", 1)[0] for block in blocks]
+    exec(compile(counting, str(doc), "exec"), {"__name__": "context_example"})  # noqa: S102
     assert capsys.readouterr().out.splitlines()[:2] == ["5", "3"]
+    exec(compile(profiles, str(doc), "exec"), {"__name__": "context_example"})  # noqa: S102
+    assert capsys.readouterr().out.splitlines() == ["6144 2048", "False"]
