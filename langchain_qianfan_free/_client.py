@@ -41,7 +41,7 @@ from langchain_qianfan_free._protocols import PROTOCOLS, ApiVersion, VersionSett
 from langchain_qianfan_free._transport.aio import AsyncTransport
 from langchain_qianfan_free._transport.call import Call
 from langchain_qianfan_free._transport.sync import SyncTransport
-from langchain_qianfan_free._validation_errors import redacted_validation_error
+from langchain_qianfan_free._validation_errors import SECRET_ENV, redacted_validation_error
 from langchain_qianfan_free.errors import QianfanInvalidRequestError
 
 if TYPE_CHECKING:
@@ -51,14 +51,6 @@ if TYPE_CHECKING:
     from langchain_qianfan_free._protocols.common import HttpRequest, ReplyParser
 
 __all__ = ["QianfanClient"]
-
-_SECRETS = {
-    "api_key": "QIANFAN_API_KEY",
-    "qianfan_ak": "QIANFAN_AK",
-    "qianfan_sk": "QIANFAN_SK",
-    "qianfan_access_key": "QIANFAN_ACCESS_KEY",
-    "qianfan_secret_key": "QIANFAN_SECRET_KEY",
-}
 
 
 class QianfanClient(BaseModel):
@@ -163,7 +155,7 @@ class QianfanClient(BaseModel):
                 )
         return values
 
-    @field_validator(*_SECRETS, mode="before")
+    @field_validator(*SECRET_ENV, mode="before")
     @classmethod
     def _clean_secret(cls, value: Any, info: ValidationInfo) -> Any:
         assert info.field_name is not None  # noqa: S101 (a field validator)
@@ -241,7 +233,7 @@ class QianfanClient(BaseModel):
     @property
     def lc_secrets(self) -> dict[str, str]:
         """Secret fields and the environment variables they come from."""
-        return dict(_SECRETS)
+        return dict(SECRET_ENV)
 
     # ------------------------------------------------------------------ requests
 

@@ -18,11 +18,17 @@ from pydantic_core.core_schema import ErrorType
 
 from langchain_qianfan_free.errors import redact
 
-__all__ = ["SECRET_FIELDS", "redacted_validation_error", "without_userinfo"]
+__all__ = ["SECRET_ENV", "SECRET_FIELDS", "redacted_validation_error", "without_userinfo"]
 
-SECRET_FIELDS = frozenset(
-    ("api_key", "qianfan_ak", "qianfan_sk", "qianfan_access_key", "qianfan_secret_key")
-)
+SECRET_ENV = {
+    "api_key": "QIANFAN_API_KEY",
+    "qianfan_ak": "QIANFAN_AK",
+    "qianfan_sk": "QIANFAN_SK",
+    "qianfan_access_key": "QIANFAN_ACCESS_KEY",
+    "qianfan_secret_key": "QIANFAN_SECRET_KEY",
+}
+"""The secret settings and the environment variables they come from (``lc_secrets``)."""
+SECRET_FIELDS = frozenset(SECRET_ENV)
 _URL_FIELDS = frozenset(("base_url", "iam_base_url"))
 _MASK = "**********"
 # In a URL setting, everything up to its last "@" (user:password, however malformed).

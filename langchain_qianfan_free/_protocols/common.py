@@ -238,11 +238,12 @@ def http_error(
         data = json.loads(text)
     except ValueError:
         data = None
+    request_id = header(headers, REQUEST_ID_HEADER)
     try:
-        raise_if_error(data, header(headers, REQUEST_ID_HEADER), status)
+        raise_if_error(data, request_id, status)
     except QianfanError as error:
         return error
-    return error_from_http(status, text, request_id=request_id_of(headers))
+    return error_from_http(status, text, request_id=request_id)
 
 
 def v1_error(data: Any, request_id: str | None, status: int) -> QianfanError | None:
